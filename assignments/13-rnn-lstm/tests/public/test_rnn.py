@@ -1,0 +1,135 @@
+"""Public tests for the RNN and LSTM step: run them with `grader check rnn-lstm`.
+
+Forward passes are compared with known values; backward passes with numerical gradients of your own
+forward functions, on small inputs (so a wrong forward pass shows up in the forward tests, not here).
+"""
+
+import numpy as np
+import pytest
+
+from grader.judge.checks import assert_close, assert_shape
+from grader.judge.gradcheck import assert_gradient, numeric_gradient
+
+CYCLE = [1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
+
+
+def rnn_inputs(n=2, d=3, h=4):
+    return (np.linspace(-0.4, 0.6, n * d).reshape(n, d), np.linspace(-0.3, 0.3, n * h).reshape(n, h),
+            np.linspace(-0.5, 0.5, d * h).reshape(d, h), np.linspace(-0.2, 0.4, h * h).reshape(h, h),
+            np.linspace(-0.1, 0.2, h))
+
+
+def lstm_inputs():
+    return (np.linspace(-0.4, 0.6, 4).reshape(2, 2), np.linspace(-0.3, 0.3, 4).reshape(2, 2),
+            np.linspace(-1, 1, 4).reshape(2, 2), np.linspace(-0.5, 0.5, 16).reshape(2, 8),
+            np.linspace(-0.3, 0.6, 16).reshape(2, 8), np.linspace(-0.2, 0.3, 8))
+
+
+def gradient_checks(analytic, inputs, names, forward, upstream):
+    """Check each analytic gradient against central differences of `forward` in that input."""
+    for index, (grad, name) in enumerate(zip(analytic, names)):
+        def f(value, index=index):
+            return forward(*inputs[:index], value, *inputs[index + 1:])
+        assert_gradient(grad, numeric_gradient(f, inputs[index], upstream), name)
+
+
+@pytest.mark.points(2)
+def test_rnn_step_forward(submission):
+    expected = np.array([[0.1668411424, 0.184310914, 0.2016649999, 0.2188933849],
+                         [-0.0221781808, 0.2111146077, 0.4226033229, 0.5962940533]])
+    assert_close(submission.rnn_step_forward(*rnn_inputs()), expected, name="h_next", rtol=1e-8)
+
+
+@pytest.mark.points(3)
+def test_rnn_step_backward(submission, rng):
+    inputs = rnn_inputs()
+    dh_next = rng.normal(size=(2, 4))
+    grads = submission.rnn_step_backward(dh_next, *inputs)
+    assert isinstance(grads, tuple) and len(grads) == 5, "return (dx, dh_prev, dWx, dWh, db)"
+    gradient_checks(grads, inputs, ("dx", "dh_prev", "dWx", "dWh", "db"), submission.rnn_step_forward,
+                    dh_next)
+
+
+@pytest.mark.points(3)
+def test_rnn_forward(submission):
+    x = np.linspace(-1, 1, 8).reshape(1, 4, 2)
+    h0 = np.array([[0.5, -0.5, 0.0]])
+    Wx, Wh = np.linspace(-1, 1, 6).reshape(2, 3), np.linspace(-0.5, 0.5, 9).reshape(3, 3)
+    h = submission.rnn_forward(x, h0, Wx, Wh, np.array([0.1, 0.0, -0.1]))
+    assert_shape(h, (1, 4, 3), name="h (N, T, H)")
+    expected = np.array([[[0.6467217302, -0.016070045, -0.6650338996],
+                          [0.0123887817, -0.3099406853, -0.5739201712],
+                          [-0.0679697432, -0.0483994407, -0.0287919068],
+                          [-0.363965084, 0.1840005119, 0.637344846]]])
+    assert_close(h, expected, name="h", rtol=1e-8)
+
+
+@pytest.mark.points(4)
+def test_rnn_backward(submission, rng):
+    inputs = (rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3)) * 0.5,
+              rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3) * 0.1)
+    dh = rng.normal(size=(2, 3, 3))
+    grads = submission.rnn_backward(dh, *inputs)
+    assert isinstance(grads, tuple) and len(grads) == 5, "return (dx, dh0, dWx, dWh, db)"
+    gradient_checks(grads, inputs, ("dx", "dh0", "dWx", "dWh", "db"), submission.rnn_forward, dh)
+
+
+@pytest.mark.points(1)
+def test_sigmoid(submission):
+    a = np.array([-800.0, -2.0, 0.0, 2.0, 800.0])
+    expected = np.array([0.0, 0.11920292202211755, 0.5, 0.8807970779778823, 1.0])
+    assert_close(submission.sigmoid(a), expected, name="sigmoid", rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.points(3)
+def test_lstm_step_forward(submission):
+    h_next, c_next = submission.lstm_step_forward(*lstm_inputs())
+    assert_close(h_next, np.array([[-0.2205982218, -0.0438167478], [0.223903282, 0.4255521746]]),
+                 name="h_next", rtol=1e-8)
+    assert_close(c_next, np.array([[-0.4396197697, -0.0816597537], [0.4070014232, 0.8474741794]]),
+                 name="c_next", rtol=1e-8)
+
+
+@pytest.mark.points(4)
+def test_lstm_step_backward(submission, rng):
+    inputs = lstm_inputs()
+    dh_next, dc_next = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    grads = submission.lstm_step_backward(dh_next, dc_next, *inputs)
+    assert isinstance(grads, tuple) and len(grads) == 6, "return (dx, dh_prev, dc_prev, dWx, dWh, db)"
+
+    def both(*args):  # h_next and c_next side by side, weighted by dh_next and dc_next
+        return np.concatenate(submission.lstm_step_forward(*args), axis=1)
+
+    gradient_checks(grads, inputs, ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), both,
+                    np.concatenate([dh_next, dc_next], axis=1))
+
+
+@pytest.mark.points(3)
+def test_sequence_loss(submission, rng):
+    params = {"Wx": rng.normal(size=(1, 3)) * 0.5, "Wh": rng.normal(size=(3, 3)) * 0.5,
+              "b": rng.normal(size=3) * 0.1, "Wy": rng.normal(size=(3, 1)), "by": np.array([0.5])}
+    x, y = rng.normal(size=(2, 4, 1)), rng.normal(size=(2, 4, 1))
+    loss, grads = submission.sequence_loss(params, x, y)
+    zero = {**params, "Wy": np.zeros((3, 1)), "by": np.zeros(1)}  # predicts 0 everywhere
+    assert_close(submission.sequence_loss(zero, x, y)[0], float(np.mean(y ** 2)),
+                 name="loss when every prediction is 0 (the mean of y ** 2)")
+    for key in params:
+        def loss_of(value, key=key):
+            return submission.sequence_loss({**params, key: value}, x, y)[0]
+        assert_gradient(grads[key], numeric_gradient(loss_of, params[key]), f"grads['{key}']")
+
+
+@pytest.mark.points(4)
+@pytest.mark.call_seconds(30)
+def test_train_sequence(submission):
+    params = submission.train_sequence(0)
+    values = np.array(CYCLE * 3)  # 1,2,3,4,3,2,1,2,... 18 values
+    h = np.zeros(params["Wh"].shape[0])
+    predicted = []
+    for value in values[:-1]:
+        h = np.tanh(value * params["Wx"][0] + h @ params["Wh"] + params["b"])
+        predicted.append(float(h @ params["Wy"][:, 0] + params["by"][0]))
+    misses = [(t, round(p, 2), float(values[t + 1])) for t, p in enumerate(predicted)
+              if t >= 1 and abs(p - values[t + 1]) >= 0.5]
+    assert not misses, (f"after seeing values[:t+1] the net predicted p for values[t+1]; off by 0.5 or more "
+                        f"at (t, p, expected): {misses[:5]}")

@@ -1,0 +1,121 @@
+"""Public tests for the GAN assignment: run them with `grader check gan`.
+
+Backward passes are checked against numerical gradients of your own forward functions and losses; the
+last test trains your GAN on samples of N(4, 1.25^2) and looks at what the generator produces.
+"""
+
+import numpy as np
+import pytest
+
+from grader.judge.checks import assert_close
+from grader.judge.gradcheck import assert_gradient, numeric_gradient
+
+
+def small_discriminator(rng, d=1, h=5):
+    return {"W1": rng.normal(size=(d, h)), "b1": rng.normal(size=h), "w2": rng.normal(size=h),
+            "b2": rng.normal(size=1)}
+
+
+@pytest.mark.points(2)
+def test_sigmoid_values(submission):
+    x = np.array([-1000.0, -2.0, 0.0, 2.0, 1000.0])
+    expected = np.array([0.0, 0.11920292202211755, 0.5, 0.8807970779778823, 1.0])
+    assert_close(submission.sigmoid(x), expected, name="sigmoid", rtol=1e-9)
+
+
+@pytest.mark.points(2)
+def test_bce_at_zero_logits(submission):
+    loss, dlogits = submission.bce_with_logits(np.zeros(4), np.array([1.0, 0.0, 1.0, 0.25]))
+    assert_close(loss, np.log(2), name="loss with all logits 0 (should be log 2)")
+    assert_close(dlogits, np.array([-0.125, 0.125, -0.125, 0.0625]), name="dlogits")
+
+
+@pytest.mark.points(2)
+def test_bce_gradient(submission, rng):
+    logits, targets = rng.normal(size=7) * 3, rng.integers(0, 2, size=7).astype(float)
+    _, dlogits = submission.bce_with_logits(logits, targets)
+    numeric = numeric_gradient(lambda z: submission.bce_with_logits(z, targets)[0], logits)
+    assert_gradient(dlogits, numeric, "dlogits")
+
+
+@pytest.mark.points(2)
+def test_losses_at_chance(submission):
+    loss, d_real, d_fake = submission.discriminator_loss(np.zeros(3), np.zeros(2))
+    assert_close(loss, 2 * np.log(2), name="discriminator loss with all logits 0 (should be 2 log 2)")
+    assert_close(d_real, np.full(3, -0.5 / 3), name="d_real")
+    assert_close(d_fake, np.full(2, 0.5 / 2), name="d_fake")
+    g_loss, g_fake = submission.generator_loss(np.zeros(2))
+    assert_close(g_loss, np.log(2), name="generator loss with all logits 0 (should be log 2)")
+    assert_close(g_fake, np.full(2, -0.25), name="generator d_fake")
+
+
+@pytest.mark.points(2)
+def test_generator_loss_gradient(submission, rng):
+    fake = rng.normal(size=6) * 2
+    _, d_fake = submission.generator_loss(fake)
+    numeric = numeric_gradient(lambda f: submission.generator_loss(f)[0], fake)
+    assert_gradient(d_fake, numeric, "d_fake")
+
+
+@pytest.mark.points(2)
+def test_generator_forward_and_backward(submission, rng):
+    params = {"W": np.array([[2.0]]), "b": np.array([-1.0])}
+    z = np.array([[0.0], [1.0], [-0.5]])
+    assert_close(submission.generator_forward(params, z), np.array([[-1.0], [1.0], [-2.0]]), name="x")
+    dx = rng.normal(size=(3, 1))
+    grads = submission.generator_backward(params, z, dx)
+    for key in ("W", "b"):
+        def out(value, key=key):
+            return submission.generator_forward({**params, key: value}, z)
+
+        assert_gradient(grads[key], numeric_gradient(out, params[key], dx), f"grads['{key}']")
+
+
+@pytest.mark.points(2)
+def test_discriminator_forward(submission):
+    params = {"W1": np.array([[1.0, -1.0]]), "b1": np.array([0.0, 0.5]), "w2": np.array([2.0, 1.0]),
+              "b2": np.array([-0.5])}
+    x = np.array([[0.0], [1.0]])
+    expected = np.array([-0.5 + np.tanh(0.5), 2 * np.tanh(1.0) + np.tanh(-0.5) - 0.5])
+    assert_close(submission.discriminator_forward(params, x), expected, name="logits")
+
+
+@pytest.mark.points(3)
+def test_discriminator_backward(submission, rng):
+    params, x = small_discriminator(rng), rng.normal(size=(4, 1))
+    dlogits = rng.normal(size=4)
+    grads, dx = submission.discriminator_backward(params, x, dlogits)
+    for key in params:
+        def logits(value, key=key):
+            return submission.discriminator_forward({**params, key: value}, x)
+
+        assert_gradient(grads[key], numeric_gradient(logits, params[key], dlogits), f"grads['{key}']")
+    numeric_dx = numeric_gradient(lambda v: submission.discriminator_forward(params, v), x, dlogits)
+    assert_gradient(dx, numeric_dx, "dx")
+
+
+@pytest.mark.points(3)
+def test_train_step_from_chance(submission):
+    g_params = {"W": np.ones((1, 1)), "b": np.zeros(1)}
+    d_params = {"W1": np.array([[1.0, -0.5, 0.25]]), "b1": np.zeros(3), "w2": np.zeros(3),
+                "b2": np.zeros(1)}
+    real, z = np.array([[3.0], [4.0], [5.0], [4.5]]), np.array([[-1.0], [0.0], [0.5], [1.0]])
+    new_g, new_d, d_loss, g_loss = submission.train_step(g_params, d_params, real, z, 0.1)
+    assert_close(d_loss, 2 * np.log(2), name="d_loss (all logits are 0 before the update)")
+    assert_close(new_d["w2"], np.array([0.04414911639095514, -0.04486121980259023, 0.03662468520913437]),
+                 name="the discriminator's new w2")
+    assert_close(g_loss, 0.688945162543863, name="g_loss (through the updated discriminator)")
+    assert_close(new_g["W"], np.array([[1.0003624076285547]]), name="the generator's new W")
+    assert_close(new_g["b"], np.array([0.00286212006688746]), name="the generator's new b")
+
+
+@pytest.mark.points(4)
+@pytest.mark.call_seconds(20)
+def test_train_gan(submission, rng):
+    real = rng.normal(4.0, 1.25, size=(2048, 1))
+    params = submission.train_gan(real, 0)
+    assert isinstance(params, dict) and {"W", "b"} <= set(params), "train_gan must return {'W', 'b'}"
+    samples = rng.normal(size=(20000, params["W"].shape[0])) @ params["W"] + params["b"]
+    mean, std = float(samples.mean()), float(samples.std())
+    assert abs(mean - 4.0) <= 0.3 and abs(std - 1.25) <= 0.25, \
+        f"the generator's samples have mean {mean:.3f} and std {std:.3f}; the data has 4 and 1.25"

@@ -1,0 +1,132 @@
+"""Grade one submission: ingest -> sandbox + judge (a subprocess) -> report. Keyword-only, no printing.
+
+This is the function every front end shares: `grader check`, `grader grade`, the batch runner, the
+examples table and the project's own tests. Faults are sorted by whose they are: a bad submission is
+`invalid_submission` with a score of 0 and a reason; anything wrong on our side (the sandbox, the
+judge, a broken assignment) is `infra_error` with no score.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grader
+from grader.errors import SubmissionError
+from grader.ingest import Workspace, ingest, submission_name
+from grader.report.build import build_report, fingerprint
+from grader.report.write import read_report
+from grader.spec import AssignmentSpec
+
+# The judge gets the submission's whole budget plus this much for pytest, imports and reference work.
+JUDGE_GRACE_SECONDS = 300
+MAX_JUDGE_LOG = 4000
+
+
+def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate: bool = True,
+          visibility: str = "all", name: str | None = None, previous: Path | None = None) -> dict:
+    """The report for `source`. With `previous` (a report path) a current report there is reused."""
+    started = time.time()
+    name = name or submission_name(source)
+    workspace, invalid = None, None
+    try:
+        workspace = ingest(source, spec)
+    except SubmissionError as exc:
+        invalid = str(exc)
+    try:
+        content = workspace.sha256 if workspace else hashlib.sha256(invalid.encode()).hexdigest()
+        assignment_sha = assignment_hash(spec)
+        key = fingerprint(content, assignment_sha, grader.__version__, grader_hash(), sandbox, visibility)
+        if previous is not None and (cached := _current(previous, key)):
+            return cached
+        outcome = run_judge(spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
+                            visibility=visibility)
+    finally:
+        if workspace:
+            workspace.remove()
+    status, reason = _status(outcome, invalid)
+    return build_report(
+        assignment={"id": spec.id, "title": spec.title, "sha256": assignment_sha},
+        submission={"name": name, "sha256": workspace.sha256 if workspace else None,
+                    "files": list(workspace.files) if workspace else []},
+        outcome=outcome, started=started, finished=time.time(), fingerprint=key,
+        status=status, reason=reason)
+
+
+def _status(outcome: dict, invalid: str | None) -> tuple[str, str | None]:
+    if outcome.get("infra_error"):
+        return "infra_error", outcome["infra_error"]
+    if outcome.get("skipped"):
+        return "skipped", outcome["skipped"]
+    if outcome.get("spec_errors"):
+        return "infra_error", "the assignment itself is broken: " + "; ".join(outcome["spec_errors"])
+    if invalid:
+        return "invalid_submission", invalid
+    return "graded", None
+
+
+def _current(path: Path, key: str) -> dict | None:
+    try:
+        report = read_report(path)
+    except Exception:  # missing, half-written by a killed run, or an older schema: grade again
+        return None
+    # Infra errors and skips say something about the machine, not the submission: never reused.
+    if report.get("fingerprint") == key and report["status"] not in ("infra_error", "skipped"):
+        return report
+    return None
+
+
+def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+              sandbox: str, isolate: bool, visibility: str) -> dict:
+    """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
+    with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
+        job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
+               "isolate": isolate, "visibility": visibility, "invalid": invalid,
+               "workspace": str(workspace.path) if workspace else None,
+               "result": str(Path(tmp) / "result.json")}
+        (Path(tmp) / "job.json").write_text(json.dumps(job))
+        limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
+        with open(Path(tmp) / "judge.log", "w+b") as log:
+            try:
+                proc = subprocess.run([sys.executable, "-m", "grader.judge.session", str(Path(tmp) / "job.json")],
+                                      stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
+                                      env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+            except subprocess.TimeoutExpired:
+                return {"infra_error": f"the judge did not finish within {limit:g} s"}
+            log.seek(0)
+            tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
+        result = Path(job["result"])
+        if proc.returncode != 0 or not result.exists():
+            return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
+        return json.loads(result.read_text())
+
+
+@functools.cache
+def grader_hash() -> str:
+    """Hash of the grader's own code: a changed check or judge makes every old report stale."""
+    digest = hashlib.sha256()
+    package = Path(grader.__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json", ".sh") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def assignment_hash(spec: AssignmentSpec) -> str:
+    """Hash of everything that decides a grade besides the submission: spec, tests, data, solution."""
+    digest = hashlib.sha256()
+    for folder in (spec.root, spec.solution):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(spec.course)).encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

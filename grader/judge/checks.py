@@ -1,0 +1,194 @@
+"""Checks for test authors: small functions whose failure messages tell a student what to fix.
+
+Each check runs on the judge's side, on values that already crossed the wire as plain numbers. The
+order is always the cheapest question first: is it an array, the right shape, the right dtype, finite,
+and only then how far off the numbers are, where the worst element sits, and whether the difference
+looks like a known mistake (transposed, negated, off by a constant factor, or an author-supplied
+"wrong answer" such as the gradient without the bias sum).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict; its message is written for the student."""
+
+
+def rel_error(got: Any, expected: Any) -> float:
+    """Largest elementwise |got - expected| / max(|got| + |expected|, 1e-8), CS231n's measure."""
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    if got.size == 0:
+        return 0.0
+    return float(np.max(np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))))
+
+
+def assert_array(got: Any, name: str) -> np.ndarray:
+    if not isinstance(got, np.ndarray):
+        raise CheckFailed(f"{name}: expected a numpy array, got {_kind(got)}")
+    return got
+
+
+def assert_shape(got: Any, shape: tuple[int, ...], name: str = "result") -> None:
+    got = assert_array(got, name)
+    if got.shape != tuple(shape):
+        hint = ""
+        if got.ndim == 2 and got.shape == tuple(shape)[::-1]:
+            hint = " It looks transposed."
+        elif got.ndim == len(shape) + 1 and got.shape[1:] == tuple(shape):
+            hint = (" It has one entry per example: should it be summed over the batch axis "
+                    "(axis=0)?")
+        elif got.size == int(np.prod(shape)):
+            hint = " The number of elements is right; check the reshape or the axis order."
+        raise CheckFailed(f"{name}: shape {got.shape}, expected {tuple(shape)}.{hint}")
+
+
+def assert_dtype(got: np.ndarray, dtype: Any, name: str = "result") -> None:
+    if got.dtype != np.dtype(dtype):
+        raise CheckFailed(f"{name}: dtype {got.dtype}, expected {np.dtype(dtype)}")
+
+
+def assert_finite(got: np.ndarray, name: str = "result", hints: Mapping[str, Any] | None = None) -> None:
+    bad = ~np.isfinite(got)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        hint = _matching_hint(got, hints) or "Hint: an overflow in exp, a log of 0 or a division by 0?"
+        raise CheckFailed(f"{name}: {int(bad.sum())} of {got.size} values are NaN or infinite "
+                          f"(first at {list(where)}: {got[where]}). {hint}")
+
+
+def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 1e-6,
+                 atol: float = 1e-9, dtype: Any = "same",
+                 hints: Mapping[str, Any] | None = None) -> None:
+    """Fail with a student-facing message unless `got` matches `expected` elementwise.
+
+    `expected` is an array or a number. `dtype="same"` requires the expected dtype exactly, `None`
+    accepts any numeric dtype. `hints` maps a message to the value a known mistake would produce; the
+    message is shown when `got` matches it.
+    """
+    if np.ndim(expected) == 0 and not isinstance(expected, np.ndarray):
+        _close_scalar(got, expected, name, rtol, atol, hints)
+        return
+    expected = np.asarray(expected)
+    got = assert_array(got, name)
+    if got.shape != expected.shape:
+        hint = _matching_hint(got, hints) if got.dtype.kind in "biuf" else ""
+        try:
+            assert_shape(got, expected.shape, name)
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure} {hint}".strip()) from None
+    if dtype == "same":
+        assert_dtype(got, expected.dtype, name)
+    elif dtype is not None:
+        assert_dtype(got, dtype, name)
+    elif got.dtype.kind not in "biuf":
+        raise CheckFailed(f"{name}: dtype {got.dtype}, expected real numbers")
+    assert_finite(got.astype(float), name, hints)
+    close = np.isclose(got, expected, rtol=rtol, atol=atol)
+    if close.all():
+        return
+    diff = np.abs(got.astype(float) - expected) / np.maximum(np.abs(expected), atol)
+    worst = np.unravel_index(int(np.argmax(np.where(close, -1, diff))), got.shape)
+    index = list(int(i) for i in worst)
+    message = (f"{name}: {int((~close).sum())} of {got.size} values differ; worst at {index}: "
+               f"got {_num(got[worst])}, expected {_num(expected[worst])} "
+               f"(relative error {rel_error(got, expected):.1e}).")
+    hint = diagnose(got, expected, hints)
+    raise CheckFailed(f"{message} {hint}".strip())
+
+
+def _close_scalar(got: Any, expected: Any, name: str, rtol: float, atol: float,
+                  hints: Mapping[str, Any] | None) -> None:
+    if isinstance(got, np.ndarray) and got.shape == ():
+        got = got[()]
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+        raise CheckFailed(f"{name}: expected a number, got {_kind(got)}")
+    if not np.isfinite(got):
+        raise CheckFailed(f"{name}: got {got}, expected {_num(expected)}. An overflow in exp or a log of 0?")
+    if not np.isclose(got, expected, rtol=rtol, atol=atol):
+        hint = diagnose(np.asarray(float(got)), np.asarray(float(expected)), hints)
+        raise CheckFailed(f"{name}: got {_num(got)}, expected {_num(expected)} "
+                          f"(relative error {rel_error(got, expected):.1e}). {hint}".strip())
+
+
+def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | None = None) -> str:
+    """A sentence naming the known mistake `got` looks like, or ''."""
+    hint = _matching_hint(got, hints)
+    if hint:
+        return hint
+    got, expected = got.astype(float), expected.astype(float)
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got, expected.T, rtol=1e-5, atol=1e-8):
+        return "Hint: your result is the transpose of the expected one."
+    if np.allclose(got, -expected, rtol=1e-5, atol=1e-8):
+        return "Hint: your result has the wrong sign."
+    scale = _constant_ratio(got, expected)
+    if scale is not None:
+        return (f"Hint: your result is {_num(scale)} times the expected one; "
+                "a missing or extra division by the batch size or a factor of 2?")
+    return ""
+
+
+def _matching_hint(got: np.ndarray, hints: Mapping[str, Any] | None) -> str:
+    for message, wrong in (hints or {}).items():
+        wrong = np.asarray(wrong, dtype=float)
+        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=1e-5, atol=1e-8, equal_nan=True):
+            return f"Hint: {message}"
+    return ""
+
+
+def _constant_ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
+    mask = np.abs(expected) > 1e-12
+    if mask.sum() < 1 or not np.all(np.abs(got[~mask]) < 1e-10):
+        return None
+    ratios = got[mask] / expected[mask]
+    if np.allclose(ratios, ratios.flat[0], rtol=1e-5) and not np.isclose(ratios.flat[0], 1.0):
+        return float(ratios.flat[0])
+    return None
+
+
+def accuracy(predicted: Any, labels: np.ndarray, name: str = "predictions") -> float:
+    """Share of `predicted` equal to `labels`; checks the predictions are one integer label per row."""
+    predicted = assert_array(predicted, name)
+    if predicted.ndim == 2 and predicted.shape[0] == labels.shape[0]:
+        raise CheckFailed(f"{name}: shape {predicted.shape}, expected {labels.shape}: these look like "
+                          "class scores; return one label per example (argmax over the class axis)")
+    assert_shape(predicted, labels.shape, name)
+    if predicted.dtype.kind not in "iu":
+        raise CheckFailed(f"{name}: dtype {predicted.dtype}, expected integer class labels "
+                          "(use argmax over the class axis)")
+    return float(np.mean(predicted == labels))
+
+
+def assert_accuracy(predicted: Any, labels: np.ndarray, at_least: float,
+                    name: str = "predictions") -> float:
+    acc = accuracy(predicted, labels, name)
+    if not acc >= at_least:
+        raise CheckFailed(f"{name}: accuracy {acc:.2%} on {labels.size} held-out examples, "
+                          f"needs at least {at_least:.2%}")
+    return acc
+
+
+def assert_raises(error_type: str, function: Any, *args: Any, **kwargs: Any) -> None:
+    """The submission's `function(*args)` must raise an exception named `error_type`."""
+    from grader.judge.verdicts import StudentError
+
+    try:
+        function(*args, **kwargs)
+    except StudentError as exc:
+        if exc.type_name == error_type:
+            return
+        raise CheckFailed(f"expected {error_type}, but it raised {exc.type_name}: {exc.detail}") from None
+    raise CheckFailed(f"expected {error_type} to be raised, but the call returned normally")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _num(x: Any) -> str:
+    return f"{float(x):.6g}"

@@ -1,0 +1,202 @@
+"""The pytest plugin the judge runs the instructor's tests with.
+
+It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist`, `data_dir`),
+requires a `points` marker on every test, takes visibility from the folder (tests/public, tests/hidden),
+and turns each test's phases into one outcome: status, score, message, duration. Verdicts the
+submission earned (a timeout, a crash) win over whatever the test did with them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.errors import InfrastructureError, SpecError
+from grader.judge.checks import CheckFailed
+from grader.judge.proxy import RunnerSession, SubmissionProxy, derive_seed
+from grader.judge.verdicts import Verdict
+from grader.spec import AssignmentSpec
+
+MAX_MESSAGE = 2000
+
+
+class JudgePlugin:
+    def __init__(self, spec: AssignmentSpec, session: RunnerSession) -> None:
+        self.spec, self.session = spec, session
+        self.tests: dict[str, dict] = {}  # nodeid -> outcome, in collection order
+        self.spec_errors: list[str] = []
+        self.infra_error: str | None = None
+
+    # -- configuration and collection ----------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): what the test is worth; required on every test")
+        config.addinivalue_line("markers", "call_seconds(s): per-call time limit for this test")
+        config.addinivalue_line("markers", "group_points(n): on a class or module, n points shared "
+                                           "equally by its tests (instead of points per test)")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.spec_errors.append(f"cannot collect {report.nodeid}: {_text(report.longrepr)}")
+        elif report.skipped:
+            self.spec_errors.append(f"{report.nodeid} skips at module level, which hides its tests from "
+                                    "the report; skip inside the tests instead")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        shares = _group_shares(items)
+        for item in items:
+            self.tests[item.nodeid] = self._blank(item, shares.get(item.nodeid))
+
+    def _blank(self, item: pytest.Item, share: float | None) -> dict:
+        path = Path(str(item.path))
+        marker = item.get_closest_marker("points")
+        points = share if share is not None else marker.args[0] if marker and marker.args else None
+        where = f"{path.name}::{item.name}"
+        if not isinstance(points, (int, float)) or isinstance(points, bool) or points < 0:
+            self.spec_errors.append(f"{where}: needs @pytest.mark.points(N) with N >= 0")
+            points = 0
+        visibility = "hidden" if "hidden" in path.parts else "visible"
+        if visibility == "visible" and "reference" in getattr(item, "fixturenames", ()):
+            self.spec_errors.append(f"{where}: a public test cannot use the `reference` fixture "
+                                    "(students run public tests without the solution)")
+        name = str(path.relative_to(self.spec.root / "tests")) + "::" + item.name
+        return {"name": name, "visibility": visibility, "max_score": points, "score": 0,
+                "status": "not_run", "message": "not run", "duration": 0.0}
+
+    # -- running ---------------------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        entry = self.tests.get(item.nodeid)
+        if entry is None:
+            return
+        entry["duration"] = round(entry["duration"] + call.duration, 4)
+        if call.when == "setup":
+            entry.update(status="passed", message="")
+        if entry["status"] == "passed":  # the first phase that went wrong tells the story
+            status, message = self._judge(call, report)
+            if status != "passed":
+                entry.update(status=status, message=message[:MAX_MESSAGE])
+        if call.when == "teardown":
+            entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0
+            self.session.verdict = None
+
+    def _judge(self, call: pytest.CallInfo, report: pytest.TestReport) -> tuple[str, str]:
+        verdict = self.session.verdict
+        excinfo = call.excinfo
+        if excinfo is not None and isinstance(excinfo.value, (InfrastructureError, SpecError)):
+            self.infra_error = str(excinfo.value)
+            return "error", str(excinfo.value)
+        if verdict is not None:  # also when the test caught the verdict and carried on: it stands
+            return verdict.status, verdict.message
+        if excinfo is not None and isinstance(excinfo.value, Verdict):
+            return excinfo.value.status, excinfo.value.message
+        if excinfo is None:
+            return "passed", ""
+        if report.skipped:
+            return "not_run", f"skipped: {_skip_reason(report)}"
+        if isinstance(excinfo.value, CheckFailed):
+            return "failed", str(excinfo.value)
+        if isinstance(excinfo.value, AssertionError):
+            return "failed", _crash_message(report) or "assertion failed"
+        return "error", f"{excinfo.typename}: {_first_line(excinfo.value)}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        if self.infra_error:
+            item.session.shouldstop = "infrastructure error"
+
+    # -- fixtures --------------------------------------------------------------------------------------
+    @pytest.fixture
+    def submission(self, request: pytest.FixtureRequest) -> SubmissionProxy:
+        marker = request.node.get_closest_marker("call_seconds")
+        try:
+            self.session.begin_test(request.node.nodeid, marker.args[0] if marker else None)
+        except Verdict as verdict:
+            # pytest's fixture cache mishandles BaseException; the session keeps the verdict anyway.
+            raise RuntimeError(verdict.message) from None
+        return SubmissionProxy(self.session)
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        return np.random.default_rng(derive_seed(self.spec.seed, request.node.nodeid))
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> ModuleType:
+        return load_reference(self.spec)
+
+    @pytest.fixture(scope="session")
+    def data_dir(self) -> Path:
+        return self.spec.root / "data"
+
+    @pytest.fixture(scope="session")
+    def mnist(self) -> dict[str, np.ndarray]:
+        from grader.datasets import load_mnist
+
+        return load_mnist(self.spec.course / "data" / "mnist")
+
+
+def _group_shares(items: list[pytest.Item]) -> dict[str, float]:
+    """nodeid -> points for tests under a `group_points(N)` class or module: N split equally."""
+    members: dict[int, list[pytest.Item]] = {}
+    totals: dict[int, float] = {}
+    for item in items:
+        for node in item.listchain():
+            marker = next((m for m in node.own_markers if m.name == "group_points"), None)
+            if marker is not None and marker.args:
+                members.setdefault(id(node), []).append(item)
+                totals[id(node)] = marker.args[0]
+                break
+    return {item.nodeid: round(totals[key] / len(group), 6)
+            for key, group in members.items() for item in group}
+
+
+def load_reference(spec: AssignmentSpec) -> ModuleType:
+    """The reference solution as one namespace (trusted code, imported here on the judge's side)."""
+    if not spec.solution.is_dir():
+        raise SpecError(f"{spec.id}: the reference solution {spec.solution} is not here")
+    namespace = ModuleType(f"reference_{spec.short.replace('-', '_')}")
+    sys.path.insert(0, str(spec.solution))
+    try:
+        for filename, names in spec.api.items():
+            module_spec = importlib.util.spec_from_file_location(
+                f"_reference_{Path(filename).stem}", spec.solution / filename)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            for name in dir(module):
+                if not name.startswith("__"):
+                    setattr(namespace, name, getattr(module, name))
+    finally:
+        sys.path.remove(str(spec.solution))
+    return namespace
+
+
+def _text(longrepr: Any) -> str:
+    return str(longrepr)[-MAX_MESSAGE:]
+
+
+def _crash_message(report: pytest.TestReport) -> str:
+    """The author's assertion message, without pytest's introspection lines (which hold addresses)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = (getattr(crash, "message", "") or "").removeprefix("AssertionError: ")
+    lines = message.splitlines()
+    kept = [line for line in lines if not line.startswith(("assert ", " +"))]
+    return "\n".join(kept).strip() or (lines[0] if lines else "")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else ""

@@ -1,0 +1,257 @@
+"""The submission as a test sees it: `submission.affine_forward(x, w, b)` sends a call to the runner.
+
+`RunnerSession` owns one submission's runner: it starts it on first use, restarts it after a death,
+keeps the per-call and per-submission time budgets, and turns every way a call can go wrong into a
+`Verdict`. `SubmissionProxy` and `Handle` are the thin objects tests touch. A handle (a student object
+that is not plain data) can be called and its attributes read, but it cannot be compared, hashed,
+iterated or used as a truth value: an object that claims to equal anything never reaches a check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from grader import wire
+from grader.errors import InfrastructureError
+from grader.judge.verdicts import BadValue, CallTimeout, NotRun, RunnerDied, StudentError, Verdict
+from grader.sandbox import Backend, Limits, RunnerProcess
+
+MAX_RESTARTS = 25
+# From process start to the runner's first frame, before any student code: Python and numpy loading.
+STARTUP_SECONDS = 60
+
+
+class RunnerSession:
+    """One submission's runner, from the judge's side."""
+
+    def __init__(self, backend: Backend | None, limits: Limits, api: dict[str, list[str]], *,
+                 seed: int, invalid: str | None = None) -> None:
+        self.backend, self.limits, self.seed = backend, limits, seed
+        self.names = {name for names in api.values() for name in names}
+        self.process: RunnerProcess | None = None
+        self.info: dict = {}
+        self.missing: set[str] = set()
+        # Set once for good: an import that failed or hung fails the same way every time.
+        self.fatal: str | None = invalid
+        self.restarts = 0
+        self.spent = 0.0  # seconds spent waiting on the runner, against limits.total_seconds
+        self.verdict: Verdict | None = None  # the running test's, kept even if the test swallows it
+        self.call_seconds = limits.call_seconds
+        self.timings: dict[str, float] = {}
+        # Why the whole submission is skipped (the sandbox lacks a module the assignment needs).
+        self.skipped: str | None = None
+
+    # -- per test ----------------------------------------------------------------------------------
+    def begin_test(self, nodeid: str, call_seconds: float | None) -> None:
+        self.verdict = None
+        self.call_seconds = call_seconds or self.limits.call_seconds
+        self._ensure_running()
+        self._request({"op": "seed", "seed": derive_seed(self.seed, nodeid)}, [], "setting the seed")
+
+    # -- calls -------------------------------------------------------------------------------------
+    def call(self, label: str, request: dict, args: tuple, kwargs: dict) -> Any:
+        if self.verdict is not None:
+            raise self.verdict
+        self._ensure_running()
+        tree_args, blobs = wire.encode(list(args), on_object=_handle_tag)
+        tree_kwargs, more = wire.encode(kwargs, on_object=_handle_tag)
+        tree_kwargs = _shift_blobs(tree_kwargs, len(blobs))
+        message = {**request, "args": tree_args, "kwargs": tree_kwargs}
+        return self._request(message, blobs + more, label)
+
+    def call_function(self, name: str, args: tuple, kwargs: dict) -> Any:
+        if name not in self.names:
+            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+        if self._ensure_running() and name in self.missing:
+            self._fail(NotRun(f"the submission does not define {name}()"))
+        return self.call(f"{name}()", {"op": "call", "name": name}, args, kwargs)
+
+    def _request(self, message: dict, blobs: list[bytes], label: str) -> Any:
+        process = self.process
+        assert process is not None
+        seconds = self._seconds_left(self.call_seconds)
+        started = time.monotonic()
+        try:
+            process.channel.send(message, blobs, deadline=started + seconds)
+            reply, out = process.channel.receive(deadline=started + seconds)
+        except wire.ChannelTimeout:
+            ending = self._stop()
+            why = f"; {ending}" if "limit" in ending else ""  # e.g. a fork bomb stuck at the pids limit
+            self._fail(CallTimeout(f"{label} did not return within {seconds:g} s "
+                                   f"(call_seconds={self.call_seconds:g}){why}"))
+        except wire.ChannelClosed:
+            ending = self._stop()
+            self._fail(RunnerDied(f"the submission's process ended during {label}: {ending}"))
+        except wire.WireError as exc:
+            self._stop()
+            self._fail(BadValue(f"{label} returned something that cannot be graded: {exc}"))
+        finally:
+            self.spent += time.monotonic() - started
+        if not reply.get("ok"):
+            # Not sticky: a test may expect the student's code to raise (checks.assert_raises).
+            raise StudentError(label, reply.get("error") or {})
+        try:
+            return wire.decode(reply.get("value"), out, on_handle=lambda tag: Handle(self, tag))
+        except wire.WireError as exc:
+            self._fail(BadValue(f"{label} returned something that cannot be graded: {exc}"))
+
+    def _fail(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        raise verdict
+
+    def _seconds_left(self, want: float) -> float:
+        left = self.limits.total_seconds - self.spent
+        if left <= 0:
+            self._fail(NotRun(f"the submission used up its time budget (total_seconds="
+                              f"{self.limits.total_seconds:g}); this test was not run"))
+        return min(want, left)
+
+    # -- process lifecycle -------------------------------------------------------------------------
+    def _ensure_running(self) -> bool:
+        if self.fatal:
+            self._fail(NotRun(self.fatal))
+        if self.process is not None:
+            return True
+        if self.restarts >= MAX_RESTARTS:
+            self.fatal = f"the submission's process died {MAX_RESTARTS} times; the remaining tests were not run"
+            self._fail(NotRun(self.fatal))
+        self.restarts += 1
+        self._start()
+        return True
+
+    def _start(self) -> None:
+        assert self.backend is not None
+        seconds = self._seconds_left(self.limits.import_seconds)
+        try:
+            self.process = self.backend.start()
+            started_frame, _ = self.process.channel.receive(deadline=time.monotonic() + STARTUP_SECONDS)
+        except InfrastructureError:
+            raise
+        except Exception as exc:  # no student code has run yet: whatever failed is the sandbox's
+            ending = self._stop()
+            output, _ = self.backend.output.text()
+            raise InfrastructureError(f"the sandbox could not start a runner ({exc}; {ending}): "
+                                      f"{output.strip()[-1000:]}") from exc
+        absent = started_frame.get("missing_needs") or []
+        if absent:  # known before any student code ran, so a submission cannot fake it
+            self._stop()
+            self.skipped = self.fatal = (f"skipped: {', '.join(map(str, absent))} is not installed in the "
+                                         "sandbox; this step is graded where the image has it")
+            self._fail(NotRun(self.fatal))
+        started = time.monotonic()
+        try:
+            hello, _ = self.process.channel.receive(deadline=started + seconds)
+        except wire.ChannelTimeout:
+            self._stop()
+            self.fatal = (f"importing the submission took longer than {seconds:g} s "
+                          f"(import_seconds={self.limits.import_seconds:g}); no test could run")
+        except wire.WireError:
+            ending = self._stop()
+            self.fatal = f"the submission's process ended while importing: {ending}"
+        finally:
+            self.spent += time.monotonic() - started
+            self.timings.setdefault("first_import_seconds", time.monotonic() - started)
+        if self.fatal:
+            self._fail(NotRun(self.fatal))
+        if not hello.get("ok"):
+            error = StudentError("importing the submission", hello.get("error") or {})
+            self._stop()
+            self.fatal = f"the submission could not be imported: {error.message}"
+            self._fail(NotRun(self.fatal))
+        info = wire.decode(hello.get("value"), [])
+        self.info = {k: info.get(k) for k in ("python", "numpy")}
+        self.missing = {entry.split(": ", 1)[-1] for entry in info.get("missing", [])}
+
+    def _stop(self) -> str:
+        process, self.process = self.process, None
+        if process is None:
+            return "not running"
+        process.kill()
+        ending = process.ending()
+        process.close()
+        return ending
+
+    def close(self) -> None:
+        self._stop()
+
+
+def derive_seed(base: int, nodeid: str) -> int:
+    """A seed per test, fixed by the assignment's seed and the test's id: order and restarts don't matter."""
+    digest = hashlib.sha256(f"{base}:{nodeid}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _handle_tag(value: Any) -> dict:
+    if isinstance(value, Handle):
+        return {"$h": value._tag["$h"]}
+    raise wire.WireError(f"a test cannot send a {type(value).__name__} to the submission")
+
+
+def _shift_blobs(tree: Any, offset: int) -> Any:
+    """Renumber array references of a second encode so both can share one blob list."""
+    if isinstance(tree, list):
+        return [_shift_blobs(x, offset) for x in tree]
+    if isinstance(tree, dict):
+        if set(tree) in ({"$a"}, {"$s"}):
+            key = next(iter(tree))
+            return {key: tree[key] + offset}
+        return {k: _shift_blobs(v, offset) for k, v in tree.items()}
+    return tree
+
+
+class SubmissionProxy:
+    """`submission.name(...)` calls the student's function of that name in the runner."""
+
+    def __init__(self, session: RunnerSession) -> None:
+        object.__setattr__(self, "_session", session)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        session = self._session
+        return lambda *args, **kwargs: session.call_function(name, args, kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("the submission proxy is read-only")
+
+    def __repr__(self) -> str:
+        return "<submission (runs in the sandbox)>"
+
+
+class Handle:
+    """A student object that stayed in the runner: call it, read its attributes, nothing else."""
+
+    def __init__(self, session: RunnerSession, tag: dict) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_tag", tag)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call(self._label(), {"op": "call", "handle": self._tag["$h"]}, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        session = self._session
+        label = f"{self._label()}.{name}"
+        if session.verdict is not None:
+            raise session.verdict
+        session._ensure_running()
+        return session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [], label)
+
+    def _label(self) -> str:
+        return f"a {self._tag.get('type', 'object')} object"
+
+    def _refuse(self, *_: Any) -> Any:
+        raise TypeError(f"{self._label()} from the submission cannot be compared or converted; "
+                        "the test must turn it into numbers first")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = _refuse
+    __iter__ = __len__ = __contains__ = __array__ = __float__ = __int__ = __index__ = _refuse
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a handle to a submission object is read-only")
+
+    def __repr__(self) -> str:
+        return f"<{self._label()} in the sandbox>"

@@ -1,0 +1,107 @@
+"""One judge run: the instructor's tests over one submission, in a process of its own.
+
+`python -m grader.judge.session JOB.json` reads a job (assignment, workspace, sandbox, which tests),
+runs pytest in-process with `JudgePlugin`, and writes the outcomes as JSON to the job's `result` path.
+A fresh process per submission keeps pytest's module cache and any state a test leaves behind from
+reaching the next submission, and lets a batch run several judges side by side. It never writes a
+report: that is `grader.report`'s job, in the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.errors import GraderError, InfrastructureError
+from grader.judge.plugin import JudgePlugin
+from grader.judge.proxy import RunnerSession
+from grader.sandbox import RunnerConfig, make_backend
+from grader.spec import AssignmentSpec, load_spec
+
+
+def run_job(job: dict) -> dict:
+    spec = load_spec(Path(job["assignment"]), course=Path(job["course"]))
+    started = time.time()
+    backend = None
+    if job.get("workspace"):
+        config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
+        backend = make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True))
+    session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"))
+    plugin = JudgePlugin(spec, session)
+    try:
+        args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
+        code = pytest.main(args, plugins=[plugin])
+    finally:
+        session.close()
+        output = backend.output.text() if backend else ("", False)
+        environment = backend.environment() if backend else {}
+        if backend:
+            backend.close()
+    if job.get("visibility", "all") == "all":
+        _check_points(spec, plugin)
+    infra = plugin.infra_error or _pytest_trouble(code, plugin)
+    return {
+        "tests": list(plugin.tests.values()),
+        "spec_errors": plugin.spec_errors,
+        "skipped": session.skipped,
+        "infra_error": infra,
+        "output": {"text": output[0], "truncated": output[1]},
+        "environment": {**environment, **session.info},
+        "timings": {"judge_seconds": round(time.time() - started, 3),
+                    "runner_seconds": round(session.spent, 3), **session.timings},
+    }
+
+
+def _check_points(spec: AssignmentSpec, plugin: JudgePlugin) -> None:
+    total = sum(t["max_score"] for t in plugin.tests.values())
+    if abs(total - spec.points) > 1e-3:  # group shares are rounded to 6 decimals
+        plugin.spec_errors.append(f"{spec.root / 'assignment.toml'}: points = {spec.points:g}, but the "
+                                  f"tests' points markers add up to {total:g}")
+
+
+def _pytest_trouble(code: int, plugin: JudgePlugin) -> str | None:
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or plugin.spec_errors:
+        return None
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return "the assignment has no tests"
+    return f"pytest stopped with exit code {int(code)}"
+
+
+def _pytest_args(spec: AssignmentSpec, visibility: str, scratch: Path) -> list[str]:
+    folders = [spec.public_tests] + ([spec.hidden_tests] if visibility == "all" else [])
+    empty_ini = scratch / "pytest.ini"
+    empty_ini.write_text("[pytest]\n")
+    return [
+        *[str(f) for f in folders if f.is_dir()],
+        "-c", str(empty_ini),  # no configuration file from anywhere else applies
+        "--rootdir", str(spec.root / "tests"),
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",
+        "--strict-markers",
+        "-q", "--no-header", "-rN", "--tb=no",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(argv[0]).read_text())
+    try:
+        result = run_job(job)
+    except GraderError as exc:
+        kind = "spec_errors" if not isinstance(exc, InfrastructureError) else "infra_error"
+        result = {"tests": [], "spec_errors": [], "infra_error": None, kind: str(exc) if
+                  kind == "infra_error" else [str(exc)]}
+    target = Path(job["result"])
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, target)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Views of a report: pure functions from the report dict to another format. None writes files."""

@@ -1,0 +1,171 @@
+"""The untrusted side: load a student's modules and answer the judge's calls over a channel.
+
+Runs inside the sandbox (a jailed subprocess or a container), started as
+`python -I -c BOOTSTRAP RUNTIME_DIR CONFIG_JSON` (see `grader.sandbox.BOOTSTRAP`). It imports only the standard
+library, numpy and `grader.wire`; it holds no test, no reference value and no report, so nothing the
+student's code does here can change a score except through the values it returns, which the judge
+checks on its own side.
+
+Protocol: the runner answers one frame per request. It sends two frames unasked: `started` before any
+student code runs, then whether the modules imported. Requests: `call` (an API name or a handle), `getattr` (on a handle), `seed` (reseed the
+global generators before a test), `release`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import wire
+
+MAX_MESSAGE = 2000
+MAX_TRACEBACK = 4000
+
+
+class Runner:
+    def __init__(self, config: dict) -> None:
+        self.workspace = Path(config["workspace"])
+        self.api: dict[str, list[str]] = config["api"]
+        self.seed: int = config["seed"]
+        self.scratch = Path(config["scratch"])
+        self.needs: list[str] = [str(n) for n in config.get("needs", [])]
+        self.functions: dict[str, Any] = {}
+        self.handles: dict[int, Any] = {}
+
+    # -- loading --------------------------------------------------------------------------------------
+    def load(self) -> dict:
+        os.chdir(self.scratch)
+        seed_everything(self.seed)
+        sys.path.insert(0, str(self.workspace))
+        missing = []
+        for filename, names in self.api.items():
+            module = self._import(self.workspace / filename)
+            for name in names:
+                if callable(getattr(module, name, None)):
+                    self.functions[name] = getattr(module, name)
+                else:
+                    missing.append(f"{filename}: {name}")
+        return {"missing": missing, "python": sys.version.split()[0], "numpy": np.__version__}
+
+    @staticmethod
+    def _import(path: Path) -> Any:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+        return module
+
+    # -- serving --------------------------------------------------------------------------------------
+    def handle(self, request: dict, blobs: list[bytes]) -> Any:
+        op = request.get("op")
+        if op == "call":
+            target = self._target(request)
+            args = wire.decode(request.get("args", []), blobs, on_handle=self._resolve)
+            kwargs = wire.decode(request.get("kwargs", {"$d": []}), blobs, on_handle=self._resolve)
+            return target(*args, **kwargs)
+        if op == "getattr":
+            return getattr(self._resolve(request), str(request["attr"]))
+        if op == "seed":
+            seed_everything(int(request["seed"]))
+            return None
+        if op == "release":
+            for h in request.get("handles", []):
+                self.handles.pop(h, None)
+            return None
+        raise wire.WireError(f"unknown op {op!r}")
+
+    def _target(self, request: dict) -> Any:
+        if "handle" in request:
+            return self._resolve({"$h": request["handle"]})
+        return self.functions[request["name"]]
+
+    def _resolve(self, tagged: dict) -> Any:
+        return self.handles[tagged["$h"]]
+
+    def _store(self, obj: Any) -> dict:
+        hid = len(self.handles) + 1
+        while hid in self.handles:
+            hid += 1
+        self.handles[hid] = obj
+        return {"$h": hid, "type": type(obj).__name__, "callable": callable(obj)}
+
+    def reply(self, value: Any) -> tuple[dict, list[bytes]]:
+        tree, blobs = wire.encode(value, on_object=self._store)
+        return {"ok": True, "value": tree}, blobs
+
+    def error_reply(self, exc: BaseException) -> tuple[dict, list[bytes]]:
+        return {"ok": False, "error": describe(exc, self.workspace)}, []
+
+
+def seed_everything(seed: int) -> None:
+    """The global generators a student may use without passing a seed: each test starts from its own."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")  # only when the student imported it; never imported here
+    if torch is not None and hasattr(torch, "manual_seed"):
+        torch.manual_seed(seed)
+
+
+def describe(exc: BaseException, workspace: Path) -> dict:
+    """The student-facing facts of an exception: type, message, and the frames in student files."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, workspace)]
+    tb = "".join(traceback.format_list(frames))[-MAX_TRACEBACK:]
+    try:
+        message = str(exc)[:MAX_MESSAGE]
+    except BaseException:  # a hostile __str__ must not kill the runner's error path
+        message = "<exception message could not be read>"
+    return {"type": type(exc).__name__, "message": message, "traceback": tb}
+
+
+def _inside(filename: str, workspace: Path) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(workspace.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _take_channel() -> wire.Channel:
+    """Move the protocol off fds 0/1 so that student prints go to stderr, never into a frame."""
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)
+    return wire.Channel(read_fd, write_fd, max_frame_bytes=1 << 34)
+
+
+def main() -> None:
+    channel = _take_channel()
+    runner = Runner(json.loads(sys.argv[-1]))
+    # Before any student code runs: tells the judge that the sandbox itself works, so a runner that
+    # dies after this is the submission's doing, and one that never says it is the grader's fault.
+    absent = [name for name in runner.needs if importlib.util.find_spec(name) is None]
+    channel.send({"ok": True, "phase": "started", "missing_needs": absent})
+    try:
+        info = runner.load()
+    except BaseException as exc:  # import-time SystemExit, KeyboardInterrupt and skips included
+        channel.send({"ok": False, "phase": "import", "error": describe(exc, runner.workspace)})
+        return
+    channel.send({"ok": True, "value": {"$d": [[k, v] for k, v in info.items()]}})
+    while True:
+        try:
+            request, blobs = channel.receive()
+        except wire.ChannelClosed:
+            return
+        try:
+            message, out = runner.reply(runner.handle(request, blobs))
+        except BaseException as exc:
+            message, out = runner.error_reply(exc)
+        sys.stdout.flush()
+        channel.send(message, out)
+
+
+if __name__ == "__main__":
+    main()

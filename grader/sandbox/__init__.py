@@ -1,0 +1,151 @@
+"""Where the runner lives: one small interface, two backends (local subprocess, Docker container).
+
+A backend starts runner processes for one workspace. The judge sees only `RunnerProcess`: a channel,
+a way to kill it, and the facts of how it ended. Limits are one frozen value, filled from the
+assignment's spec, so both backends enforce the same numbers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable, Protocol
+
+import grader
+from grader import wire
+
+# `python -I` puts neither the script's folder nor PYTHONPATH on sys.path: the runtime folder (a copy of
+# the three files below, nothing else of the grader) is named explicitly.
+BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner import main; main()"
+RUNTIME_FILES = ("__init__.py", "wire.py", "runner.py")
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_seconds: float = 10.0
+    import_seconds: float = 10.0
+    total_seconds: float = 120.0
+    memory_mb: int = 1024
+    pids: int = 64
+    cpus: float = 1.0
+    output_kb: int = 64
+    frame_mb: int = 64
+    disk_mb: int = 64
+    open_files: int = 256
+    # A runner that prints more than this is stopped (both backends): output_kb is what the report keeps.
+    output_kill_mb: int = 16
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """What the runner needs to load a submission: the files and names of the API, and the seed."""
+
+    workspace: Path
+    api: dict[str, list[str]]
+    seed: int
+    gpu: bool = False
+    needs: tuple[str, ...] = ()  # modules the assignment requires of the sandbox (e.g. torch)
+
+    def as_json(self, *, workspace: str, scratch: str) -> dict:
+        """The runner's command-line config, with the paths as the runner will see them."""
+        return {"workspace": workspace, "scratch": scratch, "api": self.api, "seed": self.seed,
+                "gpu": self.gpu, "needs": list(self.needs)}
+
+
+class RunnerProcess(Protocol):
+    channel: wire.Channel
+
+    def kill(self) -> None: ...
+
+    def ending(self) -> str:
+        """How the process ended, in words a student can act on ("killed at memory_mb=512", ...)."""
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+    output: "OutputBuffer"  # everything every runner of this backend printed, capped
+
+    def start(self) -> RunnerProcess: ...
+
+    def environment(self) -> dict:
+        """Facts for the report's reproducibility block (image id, isolation, ...)."""
+
+    def close(self) -> None: ...
+
+
+def choose_sandbox(kind: str) -> str:
+    """`auto` is docker wherever an engine answers, else the jailed local sandbox; others pass through."""
+    if kind != "auto":
+        return kind
+    from grader.errors import InfrastructureError
+    from grader.sandbox.image import connect
+
+    try:
+        connect(timeout=5)
+    except InfrastructureError:
+        return "local"
+    return "docker"
+
+
+def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bool = True) -> Backend:
+    if kind == "local":
+        from grader.sandbox.local import LocalBackend
+
+        return LocalBackend(config, limits, isolate=isolate)
+    if kind == "docker":
+        from grader.sandbox.docker import DockerBackend
+
+        return DockerBackend(config, limits)
+    raise ValueError(f"unknown sandbox {kind!r} (choose local or docker)")
+
+
+def write_runtime(dest: Path) -> Path:
+    """Copy the runner and its protocol module (and nothing else of the grader) to `dest/grader/`."""
+    package = dest / "grader"
+    package.mkdir(parents=True, exist_ok=True)
+    source = Path(grader.__file__).parent
+    for name in RUNTIME_FILES:
+        shutil.copyfile(source / name, package / name)
+    for path in (dest, package, *package.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+class OutputBuffer:
+    """Keeps the first `cap` bytes a runner prints and counts the rest: a flood costs nothing."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.total = cap, 0
+        self._chunks: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def drain(self, stream: IO[bytes], *, limit: int | None = None,
+              on_flood: "Callable[[], None] | None" = None) -> threading.Thread:
+        """Read `stream` to its end in a daemon thread; call `on_flood` once past `limit` bytes."""
+
+        def pump() -> None:
+            flooded, start = False, self.total
+            for chunk in iter(lambda: stream.read1(65536), b""):
+                self.add(chunk)
+                if limit is not None and not flooded and self.total - start > limit and on_flood:
+                    flooded = True
+                    on_flood()
+
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        return thread
+
+    def add(self, chunk: bytes) -> None:
+        with self._lock:
+            room = self.cap - min(self.total, self.cap)
+            if room:
+                self._chunks.append(chunk[:room])
+            self.total += len(chunk)
+
+    def text(self) -> tuple[str, bool]:
+        with self._lock:
+            return b"".join(self._chunks).decode("utf-8", "replace"), self.total > self.cap

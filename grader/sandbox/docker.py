@@ -1,0 +1,429 @@
+"""The docker backend: each runner in a fresh, hardened container of the offline sandbox image.
+
+A container has no network, runs as nobody with every capability dropped and no-new-privileges, on a
+read-only root with a size-capped /tmp, with memory (no swap), pids, CPU, open files, core and file
+size capped, and only the environment given here. The runtime and the submission are bind-mounted
+read-only. The protocol travels over docker's attach stream: requests on stdin, replies on stdout;
+student prints (stderr) are split off by a pump thread into the capped OutputBuffer, so nothing the
+student writes can reach a frame, a log file or the host's disk.
+
+It must never leave a container behind: each one is labelled (`dl-grader=1`, job, owner pid), removed
+on close, at exit, and by the next backend when its owner died; a lifetime cap inside the container
+(`timeout -s KILL`) ends a runner whose grader vanished. Engine failures are InfrastructureErrors,
+never a student's zero.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from grader import wire
+from grader.errors import InfrastructureError
+from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox.image import connect, ensure_image, gpus
+from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
+
+LABEL = "dl-grader"
+HOST = socket.gethostname()
+# The host-side backstop for one container's life: the judge's own deadlines (per call, per import,
+# total) come first; this only ends a runner the judge forgot, e.g. between tests of a stuck judge.
+WALL_GRACE_SECONDS = 300
+# Inside the container, a little later still: the runner ends even when the whole grader is gone.
+LIFETIME_GRACE_SECONDS = 60
+GPU_LOCKS = Path(tempfile.gettempdir())
+STREAM_HEADER = struct.Struct(">BxxxI")  # docker's multiplexed stream: type (1 out, 2 err), size
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """What a failing engine raises through the SDK: its own errors, and the HTTP layer's."""
+    import docker
+    import requests
+
+    return docker.errors.DockerException, requests.exceptions.RequestException, OSError
+
+
+ENGINE_ERRORS = _engine_errors()
+
+
+def container_options(config: RunnerConfig, limits: Limits, *, image: str, runtime: Path, job: str,
+                      gpu: str | None = None) -> dict[str, Any]:
+    """The arguments of `containers.create` for one runner: every limit and mount in one pure value.
+
+    `gpu` is the device id (index or UUID) this job holds, or None: a container gets a GPU only when
+    the assignment asks for one, and then exactly the one its job has locked.
+    """
+    from docker.types import DeviceRequest, LogConfig, Mount, Ulimit
+
+    lifetime = int(limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS + LIFETIME_GRACE_SECONDS)
+    runner_config = config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
+    cpu_seconds = int(limits.total_seconds) + 5  # as the local backend's RLIMIT_CPU
+    options: dict[str, Any] = {
+        "image": image,
+        "command": ["timeout", "-s", "KILL", str(lifetime),
+                    "python3", "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, json.dumps(runner_config)],
+        "entrypoint": [],
+        "environment": dict(RUNNER_ENV),
+        "user": f"{NOBODY}:{NOBODY}",
+        "working_dir": "/tmp",
+        "hostname": "runner",
+        "labels": {LABEL: "1", f"{LABEL}.job": job, f"{LABEL}.owner": f"{HOST}:{os.getpid()}"},
+        "stdin_open": True,
+        "tty": False,
+        "detach": True,
+        "network_mode": "none",
+        "ipc_mode": "none",  # no /dev/shm: no second writable tmpfs, no shared memory with anyone
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,noexec,size={limits.disk_mb}m,mode=1777"},
+        "mounts": [Mount(JAIL_RUNTIME, str(runtime), type="bind", read_only=True),
+                   Mount(JAIL_WORKSPACE, str(Path(config.workspace).resolve()), type="bind", read_only=True)],
+        "mem_limit": f"{limits.memory_mb}m",
+        "memswap_limit": f"{limits.memory_mb}m",  # equal: no swap, so the memory cap is the real one
+        "pids_limit": limits.pids,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "ulimits": [Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                    Ulimit(name="core", soft=0, hard=0),
+                    Ulimit(name="fsize", soft=limits.disk_mb << 20, hard=limits.disk_mb << 20),
+                    Ulimit(name="cpu", soft=cpu_seconds, hard=cpu_seconds + 5)],
+        # No log driver: a flood must not fill the host's disk through docker's json logs.
+        "log_config": LogConfig(type=LogConfig.types.NONE),
+        "oom_score_adj": 500,  # under host memory pressure a runner goes before the grader
+    }
+    if gpu is not None:
+        options["device_requests"] = [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])]
+    return options
+
+
+class DockerProcess:
+    """One runner container: the channel to it, and the facts of how it ended."""
+
+    def __init__(self, client, options: dict, limits: Limits, output: OutputBuffer) -> None:
+        self.limits, self.output = limits, output
+        self.reason: str | None = None  # set when this side stopped it for a limit of its own
+        self.killed = False
+        self.pids_hit = 0
+        self._printed = 0
+        self._closed = False
+        self._cgroups: list[Path] = []
+        try:
+            self.container = client.containers.create(**options)
+        except ENGINE_ERRORS as exc:
+            raise InfrastructureError(f"the Docker engine could not create a runner container: {exc}") from None
+        try:
+            # Attached before it starts, so not one byte of the first frame is missed.
+            self._sock = self.container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._raw: socket.socket = getattr(self._sock, "_sock", self._sock)
+            self.container.start()
+            self.container.reload()
+        except ENGINE_ERRORS as exc:  # the engine refused, or went away between create and start
+            self._remove()
+            raise InfrastructureError(f"the Docker engine could not start a runner container: {exc}") from None
+        self._cgroups = _cgroup_dirs(self.container.attrs["State"].get("Pid") or 0)
+        self._raw.setblocking(False)
+        read_fd, self._pipe_w = os.pipe()
+        with contextlib.suppress(OSError):  # a 1 MB pipe: a 10 MB reply crosses in 10 hops, not 160
+            fcntl.fcntl(self._pipe_w, fcntl.F_SETPIPE_SZ, 1 << 20)
+        self.channel = wire.Channel(read_fd, self._raw.fileno(), max_frame_bytes=limits.frame_mb << 20)
+        wall = limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS
+        self._watchdog = threading.Timer(wall, self._stop_for, [f"wall-clock limit: the runner's container "
+                                                                 f"was still alive after {wall:g} s"])
+        self._watchdog.daemon = True
+        self._pump = threading.Thread(target=self._demultiplex, daemon=True)
+        self._pump.start()
+        self._watchdog.start()
+
+    # -- the stream ---------------------------------------------------------------------------------
+    def _demultiplex(self) -> None:
+        """Split docker's stream: stdout into the channel's pipe, stderr into the capped output."""
+        buffer = bytearray()
+        fd = self._raw.fileno()
+        try:
+            while True:
+                select.select([fd], [], [])
+                try:
+                    chunk = self._raw.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+                while len(buffer) >= STREAM_HEADER.size:
+                    kind, size = STREAM_HEADER.unpack_from(buffer)
+                    if len(buffer) < STREAM_HEADER.size + size:
+                        break
+                    payload = bytes(buffer[STREAM_HEADER.size:STREAM_HEADER.size + size])
+                    del buffer[:STREAM_HEADER.size + size]
+                    if kind == 1:
+                        _write_all(self._pipe_w, payload)
+                    elif kind == 2:
+                        self._print(payload)
+        except (BrokenPipeError, OSError, ValueError):
+            return  # the judge closed its end: nothing more to deliver
+        finally:
+            os.close(self._pipe_w)
+
+    def _print(self, payload: bytes) -> None:
+        self.output.add(payload)
+        self._printed += len(payload)
+        if self._printed > self.limits.output_kill_mb << 20 and self.reason is None:
+            self._stop_for(f"output limit: the runner printed more than {self.limits.output_kill_mb} MB "
+                           f"(output_kill_mb={self.limits.output_kill_mb}; the report keeps the first "
+                           f"{self.limits.output_kb} KB)")
+
+    # -- ending ---------------------------------------------------------------------------------------
+    def _stop_for(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.kill()
+
+    def kill(self) -> None:
+        import docker
+
+        self._watchdog.cancel()
+        self.pids_hit = max(self.pids_hit, _pids_max_events(self._cgroups))
+        try:
+            self.container.kill()
+            self.killed = True
+        except docker.errors.NotFound:
+            pass
+        except ENGINE_ERRORS as exc:
+            if getattr(exc, "status_code", None) != 409:  # 409: it had already stopped
+                raise InfrastructureError(f"the Docker engine could not stop a runner: {exc}") from None
+
+    def ending(self) -> str:
+        try:
+            self.container.wait(timeout=10)
+            self.container.reload()
+        except ENGINE_ERRORS as exc:
+            return f"the runner's container could not be inspected ({exc})"
+        self._pump.join(timeout=2)
+        state = self.container.attrs["State"]
+        return describe_ending(state, self.limits, reason=self.reason, killed=self.killed,
+                               pids_hit=self.pids_hit)
+
+    def close(self) -> None:
+        # Exactly once: a second os.close of a number the first freed could close someone else's file.
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(InfrastructureError):
+            self.kill()
+        with contextlib.suppress(OSError):
+            self._raw.shutdown(socket.SHUT_RDWR)  # wakes the pump's select with an end of stream
+        self._pump.join(timeout=5)
+        for closing in (lambda: os.close(self.channel.read_fd), self._sock.close, self._raw.close):
+            with contextlib.suppress(OSError):
+                closing()
+        self._remove()
+
+    def _remove(self) -> None:
+        import docker
+
+        for _ in range(3):
+            try:
+                self.container.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except ENGINE_ERRORS:
+                time.sleep(0.2)
+        # What is left is labelled with its owner: the next backend's sweep removes it.
+
+
+def describe_ending(state: dict, limits: Limits, *, reason: str | None = None, killed: bool = False,
+                    pids_hit: int = 0) -> str:
+    """How a runner container ended, in words a student can act on."""
+    if state.get("OOMKilled"):
+        return f"killed: out of memory (memory_mb={limits.memory_mb})"
+    if reason:
+        return reason
+    code = state.get("ExitCode", -1)
+    pids = (f"; it had reached the process limit pids={limits.pids} ({pids_hit} failed forks)"
+            if pids_hit else "")
+    if code == 124:
+        return "the runner outlived its container's lifetime limit" + pids
+    if code > 128 and code - 128 in signal.Signals._value2member_map_:
+        sig = signal.Signals(code - 128)
+        if sig == signal.SIGXCPU:
+            return f"the runner used more CPU time than total_seconds={limits.total_seconds:g} allows" + pids
+        if sig == signal.SIGXFSZ:
+            return f"the runner wrote a file larger than disk_mb={limits.disk_mb}" + pids
+        if sig == signal.SIGKILL and killed:
+            return "the runner was stopped by the grader" + pids
+        return f"the runner was killed by {sig.name}" + pids
+    if pids_hit:
+        return f"the runner exited with code {code} after reaching the process limit pids={limits.pids}"
+    return f"the runner exited with code {code}"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _cgroup_dirs(pid: int) -> list[Path]:
+    """The container's pids cgroup folders on the host (v1 or v2), found from its first process."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines() if pid else []
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            found.append(Path("/sys/fs/cgroup") / path.lstrip("/"))
+        elif "pids" in controllers.split(","):
+            found.append(Path("/sys/fs/cgroup") / controllers / path.lstrip("/"))
+    return found
+
+
+def _pids_max_events(folders: list[Path]) -> int:
+    """How often a fork failed at the pids limit (0 where the kernel does not say)."""
+    for folder in folders:
+        with contextlib.suppress(OSError, ValueError):
+            for line in (folder / "pids.events").read_text().splitlines():
+                key, value = line.split()
+                if key == "max":
+                    return int(value)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+class GpuLease:
+    """One GPU for one job at a time, across every grader process on this machine (a file lock each)."""
+
+    def __init__(self, wait_seconds: float = 600) -> None:
+        devices = _gpu_ids()
+        if not devices:
+            raise InfrastructureError("the assignment asks for a GPU and this machine has none "
+                                      "(nvidia-smi finds no GPU); grade it where one exists")
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            for device in devices:
+                handle = open(GPU_LOCKS / f"dl-grader-gpu-{device}.lock", "a")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                self.device, self._handle = device, handle
+                return
+            if time.monotonic() > deadline:
+                raise InfrastructureError(f"no GPU became free within {wait_seconds:g} s "
+                                          f"(devices {', '.join(devices)} all busy)")
+            time.sleep(0.5)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
+def _gpu_ids() -> list[str]:
+    """DL_GRADER_GPUS ("0,1") limits the devices the grader may hand out; else every GPU found."""
+    chosen = os.environ.get("DL_GRADER_GPUS")
+    if chosen is not None:
+        return [d.strip() for d in chosen.split(",") if d.strip()]
+    return [g["index"] for g in gpus()]
+
+
+def remove_stale_containers(client) -> int:
+    """Remove the containers of graders on this host that died without cleaning up; their count."""
+    import docker
+
+    removed = 0
+    try:
+        stale = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+    except docker.errors.APIError:
+        return 0
+    for container in stale:
+        owner = container.labels.get(f"{LABEL}.owner", "")
+        host, _, pid = owner.rpartition(":")
+        if host != HOST or not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, config: RunnerConfig, limits: Limits) -> None:
+        self.config, self.limits = config, limits
+        self.client = connect()
+        self.image = ensure_image(self.client)
+        remove_stale_containers(self.client)
+        self.job = uuid.uuid4().hex[:12]
+        self.output = OutputBuffer(limits.output_kb << 10)
+        self._processes: list[DockerProcess] = []
+        self._gpu = GpuLease() if config.gpu else None
+        self._tmp = Path(tempfile.mkdtemp(prefix="grader-docker-"))
+        self._tmp.chmod(0o755)
+        self.runtime = write_runtime(self._tmp / "runtime")
+        atexit.register(self.close)  # a judge that exits by an exception still removes its containers
+
+    def start(self) -> DockerProcess:
+        options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
+                                    job=self.job, gpu=self._gpu.device if self._gpu else None)
+        process = DockerProcess(self.client, options, self.limits, self.output)
+        self._processes.append(process)
+        return process
+
+    def environment(self) -> dict:
+        facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
+                 f"uid {NOBODY}, no capabilities, read-only root", "gpu": self._gpu.device if self._gpu else None}
+        with contextlib.suppress(Exception):
+            image = self.client.images.get(self.image)
+            facts["image_id"] = image.id
+            facts["engine"] = self.client.version().get("Version")
+        return facts
+
+    def close(self) -> None:
+        import docker
+
+        atexit.unregister(self.close)
+        processes, self._processes = self._processes, []
+        for process in processes:
+            process.close()
+        # Belt and braces: anything of this job the engine still knows about (a half-made container).
+        with contextlib.suppress(docker.errors.APIError):
+            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.job={self.job}"}):
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)
+        if self._gpu:
+            self._gpu.release()
+            self._gpu = None
+        shutil.rmtree(self._tmp, ignore_errors=True)

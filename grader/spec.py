@@ -1,0 +1,162 @@
+"""Load and validate `assignments/<id>/assignment.toml` into a frozen `AssignmentSpec`.
+
+Every key is known: an unknown or misspelt key is an error naming the file and the key, never silently
+ignored. Points are declared twice on purpose (the total here, each test's marker in the tests) and
+`grader validate` proves the two agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import SpecError
+from grader.sandbox import Limits
+
+SLUG = re.compile(r"^(\d\d)-([a-z0-9][a-z0-9-]*)$")
+FILENAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
+TOP_KEYS = {"schema", "title", "points", "files", "api", "limits", "runtime"}
+FILES_KEYS = {"required", "max_kb"}
+RUNTIME_KEYS = {"seed", "gpu", "needs"}
+LIMIT_FIELDS = {f.name: f.type for f in dataclasses.fields(Limits)}
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    id: str
+    root: Path
+    title: str
+    points: float
+    files: tuple[str, ...]
+    api: dict[str, list[str]]
+    limits: Limits
+    seed: int
+    gpu: bool = False
+    needs: tuple[str, ...] = ()
+    max_kb: int = 512
+    course: Path = field(default=Path("."))
+
+    @property
+    def short(self) -> str:
+        """`backprop` for `05-backprop`: what students may type instead of the full id."""
+        return SLUG.match(self.id).group(2)
+
+    @property
+    def starter(self) -> Path:
+        return self.root / "starter"
+
+    @property
+    def solution(self) -> Path:
+        return self.course / "solutions" / self.id
+
+    @property
+    def public_tests(self) -> Path:
+        return self.root / "tests" / "public"
+
+    @property
+    def hidden_tests(self) -> Path:
+        return self.root / "tests" / "hidden"
+
+
+def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
+    root = root.resolve()
+    path = root / "assignment.toml"
+    if not SLUG.match(root.name):
+        raise SpecError(f"{root}: an assignment folder is named NN-slug (e.g. 05-backprop)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    where = str(path)
+    _known(data, TOP_KEYS, where)
+    if data.get("schema", 1) != 1:
+        raise SpecError(f"{where}: schema {data['schema']!r} is not supported (this grader reads 1)")
+    files = data.get("files", {})
+    _known(files, FILES_KEYS, f"{where} [files]")
+    runtime = data.get("runtime", {})
+    _known(runtime, RUNTIME_KEYS, f"{where} [runtime]")
+    api = _api(data.get("api"), where)
+    required = tuple(_typed(files, "required", list, where, default=list(api)))
+    for name in (*required, *api):
+        if not FILENAME.match(name):
+            raise SpecError(f"{where}: {name!r} is not a Python file name a submission can hold")
+    for name in api:
+        if name not in required:
+            raise SpecError(f"{where}: [api] names {name!r}, which [files] required does not list")
+    return AssignmentSpec(
+        id=root.name, root=root, course=(course or root.parent.parent).resolve(),
+        title=_typed(data, "title", str, where),
+        points=_typed(data, "points", (int, float), where),
+        files=required, api=api, limits=_limits(data.get("limits", {}), where),
+        seed=_typed(runtime, "seed", int, where, default=0),
+        gpu=_typed(runtime, "gpu", bool, where, default=False),
+        needs=tuple(_typed(runtime, "needs", list, where, default=[])),
+        max_kb=_typed(files, "max_kb", int, where, default=512),
+    )
+
+
+def _known(table: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: expected a table")
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else f" (known: {', '.join(sorted(allowed))})"
+            raise SpecError(f"{where}: unknown key `{key}`{hint}")
+
+
+def _typed(table: dict, key: str, kind: Any, where: str, **default: Any) -> Any:
+    if key not in table:
+        if "default" in default:
+            return default["default"]
+        raise SpecError(f"{where}: `{key}` is required")
+    value = table[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise SpecError(f"{where}: `{key}` has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _api(table: Any, where: str) -> dict[str, list[str]]:
+    if not isinstance(table, dict) or not table:
+        raise SpecError(f"{where}: [api] must map each submitted file to the names tests may call")
+    for filename, names in table.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise SpecError(f"{where}: [api] {filename!r} must be a list of function names")
+    return {k: list(v) for k, v in table.items()}
+
+
+def _limits(table: dict, where: str) -> Limits:
+    _known(table, set(LIMIT_FIELDS), f"{where} [limits]")
+    values = {}
+    for key, value in table.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise SpecError(f"{where} [limits]: `{key}` must be a positive number")
+        values[key] = float(value) if LIMIT_FIELDS[key] in (float, "float") else int(value)
+    return Limits(**values)
+
+
+def find_assignments(course: Path) -> list[AssignmentSpec]:
+    folder = course / "assignments"
+    if not folder.is_dir():
+        raise SpecError(f"{course}: no assignments/ folder here (use --course DIR)")
+    return [load_spec(p, course=course) for p in sorted(folder.iterdir())
+            if (p / "assignment.toml").is_file()]
+
+
+def find_assignment(course: Path, name: str) -> AssignmentSpec:
+    specs = find_assignments(course)
+    for spec in specs:
+        if name in (spec.id, spec.short):
+            return spec
+    known = [s.id for s in specs]
+    close = difflib.get_close_matches(name, known + [s.short for s in specs], n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise SpecError(f"no assignment {name!r} in {course / 'assignments'}{hint}; "
+                    f"known: {', '.join(known) or 'none'}")

@@ -1,0 +1,12 @@
+# The docker sandbox: its offline image, its tests against a real engine, and the benchmarks.
+# Included by the Makefile (PY is its virtualenv's python).
+.PHONY: image test-docker bench
+
+image: install  ## build the offline sandbox image (debootstrap, no registry; skips when current)
+	$(PY) -m grader.sandbox.image
+
+test-docker: image  ## the docker backend's tests on a real engine (they fail, not skip, without one)
+	$(PY) -m pytest tests/docker -q
+
+bench: image  ## sandbox overhead: docker vs local vs unsandboxed, call round trips, batch of 50 at -j1/-j2
+	$(PY) bench/sandbox.py $(if $(N),--batch $(N))

@@ -1,0 +1,98 @@
+"""Fixtures of the docker backend's tests: a live engine (or a loud failure) and a runner helper."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import wire
+from grader.errors import InfrastructureError
+from grader.sandbox import Limits, RunnerConfig
+from grader.sandbox.docker import LABEL, DockerBackend, DockerProcess
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The Docker client, with the sandbox image built. No engine is a failure here, never a skip:
+    a CI run that silently skipped every container test would claim a hardening it never checked."""
+    from grader.sandbox.image import connect, ensure_image
+
+    try:
+        client = connect()
+        ensure_image(client)
+    except InfrastructureError as exc:
+        pytest.fail(f"the docker backend's tests need a Docker engine and the sandbox image: {exc}",
+                    pytrace=False)
+    return client
+
+
+def ours(client, job: str | None = None) -> list:
+    """Containers this test process made (all of them, or one backend's job) that still exist."""
+    label = f"{LABEL}.job={job}" if job else f"{LABEL}.owner={_owner()}"
+    return client.containers.list(all=True, filters={"label": label})
+
+
+def _owner() -> str:
+    from grader.sandbox.docker import HOST
+
+    return f"{HOST}:{os.getpid()}"
+
+
+class Runner:
+    """A backend and one started runner over a workspace holding `m.py`, for one test."""
+
+    def __init__(self, client, workspace: Path, source: str, names: list[str], limits: Limits,
+                 gpu: bool = False) -> None:
+        workspace.chmod(0o755)  # as ingest leaves it: readable by the runner's uid, nothing more
+        (workspace / "m.py").write_text(source)
+        (workspace / "m.py").chmod(0o644)
+        self.client = client
+        self.backend = DockerBackend(RunnerConfig(workspace, {"m.py": names}, 1, gpu), limits)
+        self.process: DockerProcess = self.backend.start()
+        started, _ = self.process.channel.receive(deadline=time.monotonic() + 30)
+        assert started["ok"] and started["phase"] == "started", started
+        self.hello, _ = self.process.channel.receive(deadline=time.monotonic() + 30)
+        if self.hello.get("ok"):
+            self.hello["value"] = wire.decode(self.hello["value"], [])
+
+    def request(self, name: str, *args, seconds: float = 10.0) -> dict:
+        """The raw reply to one call; a channel error propagates (the judge's timeout or death)."""
+        tree, blobs = wire.encode(list(args))
+        deadline = time.monotonic() + seconds
+        self.process.channel.send({"op": "call", "name": name, "args": tree}, blobs, deadline=deadline)
+        reply, out = self.process.channel.receive(deadline=deadline)
+        if reply.get("ok"):
+            reply["value"] = wire.decode(reply["value"], out, on_handle=lambda tag: tag)
+        return reply
+
+    def call(self, name: str, *args, seconds: float = 10.0):
+        reply = self.request(name, *args, seconds=seconds)
+        assert reply["ok"], reply
+        return reply["value"]
+
+    def stop(self) -> str:
+        """What the judge does after a timeout or a dead channel: kill, then ask how it ended."""
+        self.process.kill()
+        return self.process.ending()
+
+    def close(self) -> None:
+        job = self.backend.job
+        self.backend.close()
+        assert ours(self.client, job) == [], "a container of this test was left behind"
+
+
+@pytest.fixture
+def runner(engine, tmp_path):
+    """`runner(source, names, **limits)` starts one; every one started is closed and checked gone."""
+    made: list[Runner] = []
+
+    def start(source: str, names: list[str], gpu: bool = False, **limits) -> Runner:
+        made.append(Runner(engine, tmp_path, source, names, Limits(**limits), gpu))
+        return made[-1]
+
+    yield start
+    for r in made:
+        r.close()

@@ -1,0 +1,108 @@
+"""The docker backend end to end: a real container answers calls, and shows the student nothing."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from grader.errors import InfrastructureError
+from grader.sandbox import Limits, RunnerConfig
+from grader.sandbox.docker import LABEL, HOST, DockerBackend, remove_stale_containers
+from tests.docker.conftest import ours
+
+pytestmark = pytest.mark.docker
+
+ECHO = '''
+import sys
+print("printed at import")
+def double(x):
+    print("printed in a call")
+    sys.stderr.write("written to stderr\\n")
+    return x * 2
+class Counter:
+    def __init__(self):
+        self.n = 0
+def counter():
+    return Counter()
+'''
+
+
+def test_calls_round_trip_through_a_container(runner):
+    r = runner(ECHO, ["double", "counter"])
+    assert r.hello["ok"] and r.hello["value"]["missing"] == []
+    assert r.hello["value"]["python"].startswith("3.11")  # Debian's Python, not the host's
+    assert r.call("double", 21) == 42
+    big = np.random.default_rng(0).random(10 << 17)  # 10 MB of float64
+    assert np.array_equal(r.call("double", big), big * 2)
+    handle = r.call("counter")
+    assert handle["type"] == "Counter" and "$h" in handle
+    time.sleep(0.2)
+    text, truncated = r.backend.output.text()
+    assert "printed at import" in text and "printed in a call" in text and "written to stderr" in text
+    assert not truncated
+
+
+def test_environment_names_the_image(runner, engine):
+    r = runner(ECHO, ["double"])
+    facts = r.backend.environment()
+    assert facts["backend"] == "docker" and facts["image"].startswith("dl-grader:")
+    assert facts["image_id"] == engine.images.get(facts["image"]).id
+    assert facts["gpu"] is None
+
+
+def test_a_runner_that_exits_says_so(runner):
+    r = runner("import os\ndef bye():\n    os._exit(3)\n", ["bye"])
+    with pytest.raises(Exception):
+        r.request("bye")
+    assert r.stop() == "the runner exited with code 3"
+
+
+def test_every_container_is_removed_on_close(engine, tmp_path):
+    (tmp_path / "m.py").write_text("def f():\n    return 1\n")
+    tmp_path.chmod(0o755)
+    backend = DockerBackend(RunnerConfig(tmp_path, {"m.py": ["f"]}, 1), Limits())
+    for _ in range(3):
+        backend.start()  # restarts after deaths: each is a container of its own
+    assert len(ours(engine, backend.job)) == 3
+    backend.close()
+    assert ours(engine, backend.job) == []
+
+
+def test_containers_of_a_dead_grader_are_swept(engine, tmp_path):
+    """A grader killed with SIGKILL cleans nothing; the next one removes what it left."""
+    from grader.sandbox.image import ensure_image
+
+    dead = 2**22 + 12345  # above the default pid_max, so no live process has it
+    orphan = engine.containers.create(ensure_image(engine), ["sleep", "600"], network_mode="none",
+                                      labels={LABEL: "1", f"{LABEL}.owner": f"{HOST}:{dead}"})
+    alive = engine.containers.create(ensure_image(engine), ["sleep", "600"], network_mode="none",
+                                     labels={LABEL: "1", f"{LABEL}.owner": f"{HOST}:1"})
+    try:
+        assert remove_stale_containers(engine) >= 1
+        names = {c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+        assert orphan.id not in names and alive.id in names
+    finally:
+        alive.remove(force=True)
+
+
+def test_no_engine_is_an_infrastructure_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    with pytest.raises(InfrastructureError, match="no Docker engine answers"):
+        DockerBackend(RunnerConfig(tmp_path, {"m.py": ["f"]}, 1), Limits())
+
+
+def test_a_missing_image_that_cannot_be_built_is_an_infrastructure_error(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("DL_GRADER_BASE", "dl-grader-no-such-base:0")
+    with pytest.raises(InfrastructureError, match="DL_GRADER_BASE"):
+        DockerBackend(RunnerConfig(tmp_path, {"m.py": ["f"]}, 1), Limits())
+
+
+def test_doctor_reports_engine_and_image(engine):
+    from grader.sandbox.image import doctor, image_tag
+
+    facts = doctor()
+    assert facts["engine"]["version"] and facts["image"]["tag"] == image_tag()
+    assert facts["image"]["present"] and facts["image"]["size_mb"] < 250
+    assert isinstance(facts["gpus"], list)

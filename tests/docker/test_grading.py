@@ -1,0 +1,98 @@
+"""Whole submissions graded under Docker: the same scores as the local sandbox, and attacks contained.
+
+Every example of every assignment is graded under both sandboxes (as one parallel batch each) and the
+per-test outcomes compared; the hostile corpus is graded as one parallel batch with the reference in
+it, under Docker, and must leave no container behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from grader.batch import grade_batch
+from grader.examples import cases_for, hostile_cases, problems
+from grader.report.write import validate_report
+from grader.sandbox.docker import LABEL
+from grader.spec import find_assignment, find_assignments
+from tests.conftest import COURSE
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SPECS = find_assignments(COURSE)
+
+
+def outcomes(report: dict) -> dict[str, tuple]:
+    return {t["name"]: (t["score"], t["status"]) for t in report["tests"]}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
+def test_docker_and_local_grade_every_example_alike(spec, engine, tmp_path):
+    cases = cases_for(spec)
+    sources = [c.path for c in cases]
+    docker = grade_batch(spec, sources, tmp_path / "docker", sandbox="docker", jobs=2, progress=None)
+    local = grade_batch(spec, sources, tmp_path / "local", sandbox="local", jobs=2, progress=None)
+    for case, name in zip(cases, docker):
+        validate_report(docker[name])
+        assert docker[name]["status"] == "graded", (name, docker[name].get("reason"))
+        assert problems(case, docker[name]) == [], name
+        assert docker[name]["score"] == local[name]["score"], name
+        assert outcomes(docker[name]) == outcomes(local[name]), name
+        assert docker[name]["environment"]["backend"] == "docker"
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(engine, tmp_path_factory):
+    spec = find_assignment(COURSE, "05-backprop")
+    cases = hostile_cases(COURSE)
+    out = tmp_path_factory.mktemp("hostile-docker")
+    before = labelled(engine)
+    reports = grade_batch(spec, [c.path for c in cases] + [spec.solution], out, sandbox="docker", jobs=2,
+                          progress=None)
+    return cases, reports, before
+
+
+def labelled(engine) -> set[str]:
+    return {c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+
+
+def test_hostile_submissions_score_as_expected_under_docker(hostile_batch):
+    cases, reports, _ = hostile_batch
+    found = {}
+    for case in cases:
+        validate_report(reports[case.name])
+        if trouble := problems(case, reports[case.name]):
+            found[case.name] = trouble
+    assert not found
+
+
+def test_reference_in_a_hostile_batch_keeps_full_marks(hostile_batch):
+    _, reports, _ = hostile_batch
+    assert reports["05-backprop"]["score"] == reports["05-backprop"]["max_score"]
+
+
+def test_a_hostile_batch_leaves_no_container(hostile_batch, engine):
+    *_, before = hostile_batch
+    assert labelled(engine) - before == set()
+
+
+def test_ctrl_c_during_a_docker_batch_removes_its_containers(engine, tmp_path):
+    before = labelled(engine)
+    hang = COURSE / "examples" / "hostile" / "hang-in-call"
+    command = [sys.executable, "-m", "grader", "grade", "05-backprop", str(hang), "--out", str(tmp_path),
+               "--sandbox", "docker"]
+    # A terminal's Ctrl-C: SIGINT to the whole process group (the batch and its judge), default handler.
+    proc = subprocess.Popen(command, cwd=COURSE, start_new_session=True, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not labelled(engine) - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert labelled(engine) - before, "the grader never started a container"
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=30) == 130, proc.stderr.read()
+    assert labelled(engine) - before == set()

@@ -1,0 +1,89 @@
+"""The `grader` command as users meet it: exit codes, messages, files written."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import COURSE
+
+
+def grader(*args, cwd=COURSE):
+    return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_help_and_usage_errors():
+    assert grader("--help").returncode == 0
+    assert "check" in grader("--help").stdout
+    assert grader().returncode == 2
+    result = grader("check", "no-such-assignment")
+    assert result.returncode == 2 and "no assignment 'no-such-assignment'" in result.stderr
+
+
+def test_list_shows_every_assignment():
+    result = grader("list")
+    assert result.returncode == 0
+    assert "05-backprop" in result.stdout and "pts" in result.stdout
+
+
+def test_check_passes_on_the_reference_and_fails_on_the_starter():
+    ok = grader("check", "backprop", COURSE / "solutions" / "05-backprop")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "hidden" not in ok.stdout  # students see public tests only
+    bad = grader("check", "backprop", COURSE / "assignments" / "05-backprop" / "starter")
+    assert bad.returncode == 1 and "not implemented yet" in bad.stdout
+
+
+def test_check_on_a_missing_file_says_which(tmp_path):
+    result = grader("check", "backprop", tmp_path)
+    assert result.returncode == 1
+    assert "INVALID SUBMISSION" in result.stdout and "missing layers.py" in result.stdout
+
+
+def test_grade_writes_one_report_per_submission(tmp_path):
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    result = grader("grade", "backprop", COURSE / "assignments" / "05-backprop" / "starter", broken,
+                    "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    starter = json.loads((tmp_path / "out" / "starter.json").read_text())
+    invalid = json.loads((tmp_path / "out" / "broken.json").read_text())
+    assert starter["status"] == "graded" and starter["score"] == 0
+    assert invalid["status"] == "invalid_submission" and "not a readable zip" in invalid["reason"]
+    assert len(invalid["tests"]) == len(starter["tests"])  # every test appears in every report
+
+
+def test_grade_refuses_two_submissions_with_one_name(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a.zip").write_bytes(b"")
+    result = grader("grade", "backprop", tmp_path / "a", tmp_path / "a.zip", "--out", tmp_path / "o")
+    assert result.returncode == 2 and "would both be reported as a.json" in result.stderr
+
+
+def test_release_never_ships_hidden_tests_or_the_solution(tmp_path):
+    result = grader("release", "backprop", "--out", tmp_path / "bundle")
+    assert result.returncode == 0
+    files = [p.relative_to(tmp_path / "bundle").as_posix() for p in (tmp_path / "bundle").rglob("*") if p.is_file()]
+    assert "assignments/05-backprop/starter/layers.py" in files
+    assert not [f for f in files if "hidden" in f or "solution" in f]
+    solution = (COURSE / "solutions" / "05-backprop" / "layers.py").read_text()
+    body = solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0].strip()
+    assert all(body not in (tmp_path / "bundle" / f).read_text() for f in files if f.endswith(".py"))
+    # the bundle is a course of its own: students can check in it
+    check = grader("--course", tmp_path / "bundle", "check", "backprop",
+                   tmp_path / "bundle" / "assignments" / "05-backprop" / "starter")
+    assert check.returncode == 1 and "not implemented yet" in check.stdout
+
+
+@pytest.mark.slow
+def test_a_hang_at_import_ends_within_its_limit_and_the_batch_goes_on(tmp_path):
+    hang = COURSE / "examples" / "hostile" / "hang-at-import"
+    result = grader("grade", "backprop", hang, COURSE / "solutions" / "05-backprop", "--out", tmp_path, "-j", "1")
+    assert result.returncode == 0
+    hung = json.loads((tmp_path / "hang-at-import.json").read_text())
+    assert hung["score"] == 0 and hung["timings"]["seconds"] < 30
+    assert "import_seconds=10" in hung["tests"][0]["message"]
+    good = json.loads((tmp_path / "05-backprop.json").read_text())
+    assert good["score"] == good["max_score"]

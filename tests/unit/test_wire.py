@@ -1,0 +1,110 @@
+"""The wire format: what crosses between judge and runner, and what is refused."""
+
+import io
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from grader import wire
+
+
+def roundtrip(value, **kwargs):
+    tree, blobs = wire.encode(value, **kwargs)
+    return wire.decode(tree, blobs)
+
+
+def test_plain_values_roundtrip():
+    value = {"a": [1, 2.5, None, True, "x"], 3: (1, (2, 3)), "nan": math.inf}
+    assert roundtrip(value) == value
+
+
+def test_arrays_keep_dtype_and_shape():
+    for array in (np.arange(6, dtype=np.int32).reshape(2, 3), np.zeros((0, 4)), np.array(3.5),
+                  np.ones((2, 2), dtype=np.float32).T, np.array([1 + 2j]), np.array(["ab", "c"])):
+        got = roundtrip(array)
+        assert type(got) is np.ndarray and got.dtype == array.dtype and got.shape == array.shape
+        assert np.array_equal(got, array)
+
+
+def test_ndarray_subclass_arrives_as_plain_ndarray():
+    class Sneaky(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    got = roundtrip(np.arange(3.0).view(Sneaky))
+    assert type(got) is np.ndarray
+    assert not np.array_equal(got, [9, 9, 9])
+
+
+def test_numpy_scalars_stay_numpy_scalars():
+    got = roundtrip(np.float32(1.5))
+    assert isinstance(got, np.float32) and got == 1.5
+
+
+def test_object_arrays_and_unknown_objects_are_refused():
+    with pytest.raises(wire.WireError):
+        wire.encode(np.array([object()], dtype=object))
+    with pytest.raises(wire.WireError):
+        wire.encode(object())
+
+
+def test_a_pickle_inside_an_npy_blob_is_refused():
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.WireError):
+        wire.decode({"$a": 0}, [buf.getvalue()])
+
+
+def test_raw_pickle_bytes_are_not_an_array():
+    with pytest.raises(wire.WireError):
+        wire.decode({"$a": 0}, [pickle.dumps([1, 2])])
+
+
+def test_depth_and_malformed_trees_are_refused():
+    deep = []
+    for _ in range(wire.MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(wire.WireError):
+        wire.encode(deep)
+    for bad in ({"$a": 5}, {"$zz": 1}, {}, {"$d": [[1]]}, {"$h": 1}):
+        with pytest.raises(wire.WireError):
+            wire.decode(bad, [])
+
+
+def test_unknown_objects_become_handles_when_allowed():
+    tree, _ = wire.encode([object()], on_object=lambda obj: {"$h": 7})
+    assert wire.decode(tree, [], on_handle=lambda tag: ("handle", tag["$h"])) == [("handle", 7)]
+
+
+def test_channel_roundtrip_and_frame_cap():
+    r, w = os.pipe()
+    channel = wire.Channel(r, w, max_frame_bytes=1 << 20)
+    tree, blobs = wire.encode([np.arange(10)])
+    channel.send({"value": tree}, blobs)
+    message, got = channel.receive()
+    assert np.array_equal(wire.decode(message["value"], got)[0], np.arange(10))
+    small = wire.Channel(r, w, max_frame_bytes=100)
+    tree, blobs = wire.encode([np.zeros(1000)])
+    channel.send({"value": tree}, blobs)
+    with pytest.raises(wire.WireError, match="larger than the limit"):
+        small.receive()
+
+
+def test_channel_deadline_and_close():
+    import time
+
+    r, w = os.pipe()
+    channel = wire.Channel(r, w, max_frame_bytes=1 << 20)
+    with pytest.raises(wire.ChannelTimeout):
+        channel.receive(deadline=time.monotonic() + 0.05)
+    os.close(w)
+    with pytest.raises(wire.ChannelClosed):
+        channel.receive(deadline=time.monotonic() + 1)
+
+
+def test_nan_in_json_is_never_written():
+    tree, _ = wire.encode([float("nan")])
+    assert "NaN" not in wire.pack({"v": tree}, []).decode(errors="replace")
