@@ -20,11 +20,13 @@ from grader.report.write import write_report
 from grader.spec import AssignmentSpec
 
 
-def plan(sources: list[Path]) -> dict[str, Path]:
-    """Report name -> submission; two submissions that would overwrite one report are an error."""
+def plan(sources: list[Path], given: list[str] | None = None) -> dict[str, Path]:
+    """Report name -> submission; two submissions that would overwrite one report are an error.
+
+    Names come from the submissions' file or folder names unless `given`, one per source."""
     names: dict[str, Path] = {}
-    for source in sources:
-        name = submission_name(source)
+    for index, source in enumerate(sources):
+        name = given[index] if given is not None else submission_name(source)
         if name in names:
             raise GraderError(f"{names[name]} and {source} would both be reported as {name}.json; "
                               "rename one of them")
@@ -35,9 +37,10 @@ def plan(sources: list[Path]) -> dict[str, Path]:
 def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox: str = "local",
                 jobs: int = 1, force: bool = False, isolate: bool = True,
                 progress: TextIO | None = sys.stderr,
-                on_report: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
+                on_report: Callable[[str, dict], None] | None = None,
+                names: list[str] | None = None) -> dict[str, dict]:
     """name -> report for every submission, each also written to `out/<name>.json`."""
-    names = plan(sources)
+    names = plan(sources, names)
     out.mkdir(parents=True, exist_ok=True)
     if sandbox == "docker":
         _prepare_image(progress)

@@ -117,7 +117,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     specs = find_assignments(args.course)
     width = max((len(s.id) for s in specs), default=10)
     for spec in specs:
-        gpu = "  (GPU)" if spec.gpu else ""
+        gpu = {True: "  (GPU)", "optional": "  (GPU if present)"}.get(spec.gpu, "")
         print(f"{spec.id:<{width}}  {spec.points:>5g} pts  {spec.title}{gpu}")
     return OK
 
@@ -153,13 +153,14 @@ def cmd_examples(args: argparse.Namespace) -> int:
     args.sandbox = _announce(choose_sandbox(args.sandbox))
     for spec, cases, out in _example_groups(args):
         reports = grade_batch(spec, [c.path for c in cases], out, sandbox=args.sandbox, jobs=args.jobs,
-                              force=args.force, progress=None)
+                              force=args.force, progress=None, names=[c.name for c in cases])
         for report, case in zip(reports.values(), cases):
             found = problems(case, report)
             bad += bool(found)
             infra |= report["status"] == "infra_error"
-            rows.append((spec.id if out.parent.name != "hostile" else "hostile", case.name, report,
-                         "ok" if not found else "; ".join(found)))
+            note = "; ".join(found) or ("not graded here: " + report["reason"]
+                                        if report["status"] == "skipped" else "ok")
+            rows.append((spec.id if out.parent.name != "hostile" else "hostile", case.name, report, note))
     _print_table(rows, expectation=True)
     print(f"\n{len(rows)} submissions graded, {bad} not as expected; reports in {args.out}/")
     return INFRA if infra else (FAILED if bad else OK)
@@ -182,11 +183,13 @@ def _example_groups(args: argparse.Namespace) -> list[tuple[AssignmentSpec, list
 
 
 def _print_table(rows: list[tuple[str, str, dict, str]], expectation: bool = False) -> None:
-    header = f"{'assignment':<20} {'submission':<24} {'score':>11}  status"
-    print(header + ("              expected" if expectation else ""))
+    first = max([len("assignment")] + [len(row[0]) for row in rows])
+    second = max([len("submission")] + [len(row[1]) for row in rows])
+    header = f"{'assignment':<{first}}  {'submission':<{second}}  {'score':>11}  {'status':<18}"
+    print(header + ("  as expected?" if expectation else ""))
     for assignment, name, report, note in rows:
         score = "-" if report["score"] is None else f"{report['score']:g}/{report['max_score']:g}"
-        line = f"{assignment:<20} {name:<24} {score:>11}  {report['status']:<18}"
+        line = f"{assignment:<{first}}  {name:<{second}}  {score:>11}  {report['status']:<18}"
         print(line + (f"  {note}" if expectation else ""))
 
 
@@ -250,7 +253,7 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("report", type=Path, help="a JSON report written by `grader grade`")
     p.add_argument("--to", required=True, choices=["gradescope", "junit", "html"])
     p.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    p.add_argument("--hidden", action="store_true", help="show hidden tests' messages (instructors)")
+    p.add_argument("--hidden", action="store_true", help="the instructor's copy: hidden tests' messages and what the code printed")
     p.set_defaults(run=_cmd_report_convert)
     p = views.add_parser("gradebook", help="reports of a batch as a CSV gradebook")
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT")

@@ -36,7 +36,7 @@ class AssignmentSpec:
     api: dict[str, list[str]]
     limits: Limits
     seed: int
-    gpu: bool = False
+    gpu: bool | str = False  # True: must have one; "optional": one when the machine has one
     needs: tuple[str, ...] = ()
     max_kb: int = 512
     course: Path = field(default=Path("."))
@@ -96,7 +96,7 @@ def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
         points=_typed(data, "points", (int, float), where),
         files=required, api=api, limits=_limits(data.get("limits", {}), where),
         seed=_typed(runtime, "seed", int, where, default=0),
-        gpu=_typed(runtime, "gpu", bool, where, default=False),
+        gpu=_gpu(runtime, where),
         needs=tuple(_typed(runtime, "needs", list, where, default=[])),
         max_kb=_typed(files, "max_kb", int, where, default=512),
     )
@@ -110,6 +110,13 @@ def _known(table: Any, allowed: set[str], where: str) -> None:
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean `{close[0]}`?)" if close else f" (known: {', '.join(sorted(allowed))})"
             raise SpecError(f"{where}: unknown key `{key}`{hint}")
+
+
+def _gpu(runtime: dict, where: str) -> bool | str:
+    value = runtime.get("gpu", False)
+    if isinstance(value, bool) or value == "optional":
+        return value
+    raise SpecError(f'{where}: `gpu` must be true, false or "optional", not {value!r}')
 
 
 def _typed(table: dict, key: str, kind: Any, where: str, **default: Any) -> Any:

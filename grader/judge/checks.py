@@ -133,6 +133,8 @@ def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | N
 
 def _matching_hint(got: np.ndarray, hints: Mapping[str, Any] | None) -> str:
     for message, wrong in (hints or {}).items():
+        if wrong is None:  # an author's slip must not silently match a NaN result
+            raise TypeError(f"hint {message!r} has no value (None); give the array the mistake produces")
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and np.allclose(got, wrong, rtol=1e-5, atol=1e-8, equal_nan=True):
             return f"Hint: {message}"
@@ -144,9 +146,15 @@ def _constant_ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
     if mask.sum() < 1 or not np.all(np.abs(got[~mask]) < 1e-10):
         return None
     ratios = got[mask] / expected[mask]
-    if np.allclose(ratios, ratios.flat[0], rtol=1e-5) and not np.isclose(ratios.flat[0], 1.0):
-        return float(ratios.flat[0])
-    return None
+    ratio = float(ratios.flat[0])
+    if not np.allclose(ratios, ratio, rtol=1e-5) or np.isclose(ratio, 1.0) or ratio == 0:
+        return None
+    if mask.sum() == 1:
+        # Any wrong number is some multiple of the right one; only a whole factor says something.
+        factor = max(abs(ratio), 1 / abs(ratio))
+        if not (np.isclose(factor, round(factor), rtol=1e-6) and round(factor) >= 2):
+            return None
+    return ratio
 
 
 def accuracy(predicted: Any, labels: np.ndarray, name: str = "predictions") -> float:

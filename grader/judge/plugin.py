@@ -1,6 +1,7 @@
 """The pytest plugin the judge runs the instructor's tests with.
 
-It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist`, `data_dir`),
+It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist`, `data_dir`,
+`figures`),
 requires a `points` marker on every test, takes visibility from the folder (tests/public, tests/hidden),
 and turns each test's phases into one outcome: status, score, message, duration. Verdicts the
 submission earned (a timeout, a crash) win over whatever the test did with them.
@@ -19,6 +20,7 @@ import pytest
 
 from grader.errors import InfrastructureError, SpecError
 from grader.judge.checks import CheckFailed
+from grader.judge.figures import Figures
 from grader.judge.proxy import RunnerSession, SubmissionProxy, derive_seed
 from grader.judge.verdicts import Verdict
 from grader.spec import AssignmentSpec
@@ -122,6 +124,14 @@ class JudgePlugin:
             # pytest's fixture cache mishandles BaseException; the session keeps the verdict anyway.
             raise RuntimeError(verdict.message) from None
         return SubmissionProxy(self.session)
+
+    @pytest.fixture
+    def figures(self, request: pytest.FixtureRequest) -> Figures:
+        collected = Figures()
+        entry = self.tests.get(request.node.nodeid)
+        if entry is not None:
+            entry["figures"] = collected.items
+        return collected
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:

@@ -43,9 +43,12 @@ def build_report(*, assignment: dict, submission: dict, outcome: dict, started: 
 
 def _test(t: dict) -> dict:
     passed = t["status"] == "passed"
-    return {"name": t["name"], "score": t["max_score"] if passed else 0, "max_score": t["max_score"],
+    test = {"name": t["name"], "score": t["max_score"] if passed else 0, "max_score": t["max_score"],
             "status": t["status"], "visibility": t["visibility"], "message": t["message"],
             "duration": t["duration"]}
+    if t.get("figures"):
+        test["figures"] = t["figures"]
+    return test
 
 
 def fingerprint(*parts: str) -> str:

@@ -45,7 +45,7 @@ class RunnerConfig:
     workspace: Path
     api: dict[str, list[str]]
     seed: int
-    gpu: bool = False
+    gpu: bool | str = False  # True, False or "optional" (a GPU when the machine has one)
     needs: tuple[str, ...] = ()  # modules the assignment requires of the sandbox (e.g. torch)
 
     def as_json(self, *, workspace: str, scratch: str) -> dict:

@@ -315,6 +315,7 @@ class GpuLease:
 
     def __init__(self, wait_seconds: float = 600) -> None:
         devices = _gpu_ids()
+        self.device: str | None = None
         if not devices:
             raise InfrastructureError("the assignment asks for a GPU and this machine has none "
                                       "(nvidia-smi finds no GPU); grade it where one exists")
@@ -338,6 +339,13 @@ class GpuLease:
         with contextlib.suppress(OSError):
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
+
+
+def gpu_lease_for(wanted: bool | str) -> GpuLease | None:
+    """The GPU a job holds: always one for `True` (or an error), one if any exists for "optional"."""
+    if wanted is True or (wanted == "optional" and _gpu_ids()):
+        return GpuLease()
+    return None
 
 
 def _gpu_ids() -> list[str]:
@@ -389,7 +397,7 @@ class DockerBackend:
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[DockerProcess] = []
-        self._gpu = GpuLease() if config.gpu else None
+        self._gpu = gpu_lease_for(config.gpu)
         self._tmp = Path(tempfile.mkdtemp(prefix="grader-docker-"))
         self._tmp.chmod(0o755)
         self.runtime = write_runtime(self._tmp / "runtime")

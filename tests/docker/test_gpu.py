@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.errors import InfrastructureError
-from grader.sandbox.docker import GpuLease
+from grader.sandbox.docker import GpuLease, gpu_lease_for
 from grader.sandbox.image import gpus
 
 HAS_GPU = bool(gpus())
@@ -32,6 +32,20 @@ def test_one_job_per_gpu_at_a_time(monkeypatch, tmp_path):
     assert third.device == first.device
     second.release()
     third.release()
+
+
+def test_an_optional_gpu_is_taken_when_present_and_not_missed_when_absent(monkeypatch, tmp_path):
+    import grader.sandbox.docker as backend
+
+    monkeypatch.setattr(backend, "GPU_LOCKS", tmp_path)
+    monkeypatch.setenv("DL_GRADER_GPUS", "")
+    assert gpu_lease_for("optional") is None and gpu_lease_for(False) is None
+    with pytest.raises(InfrastructureError, match="has none"):
+        gpu_lease_for(True)
+    monkeypatch.setenv("DL_GRADER_GPUS", "2")
+    lease = gpu_lease_for("optional")
+    assert lease is not None and lease.device == "2"
+    lease.release()
 
 
 @pytest.mark.docker

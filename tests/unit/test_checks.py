@@ -49,6 +49,18 @@ def test_known_mistakes_are_named():
     fails("Hint: forgot the bias", assert_close, w + 1, w + 2, hints={"forgot the bias": w + 1})
 
 
+def test_scalar_ratio_hint_only_for_whole_factors():
+    """One wrong number is always some multiple of the right one; only a whole factor is a clue."""
+    fails("0.5 times the expected", assert_close, 1.5, 3.0, name="loss")
+    message = fails("loss: got 1.3", assert_close, 1.3, 1.0, name="loss")
+    assert "times the expected" not in message
+
+
+def test_a_hint_without_a_value_is_an_author_error():
+    with pytest.raises(TypeError, match="hint 'typo' has no value"):
+        assert_close(np.array([np.nan]), np.ones(1), hints={"typo": None})
+
+
 def test_gradient_check_accepts_right_and_rejects_wrong():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(3, 4))

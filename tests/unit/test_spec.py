@@ -27,6 +27,13 @@ seed = 4
 '''
 
 
+def test_gpu_is_true_false_or_optional(tmp_path):
+    assert load_spec(write(tmp_path, GOOD.replace("seed = 4", 'seed = 4\ngpu = "optional"'))).gpu == "optional"
+    assert load_spec(write(tmp_path, GOOD.replace("seed = 4", "seed = 4\ngpu = true"), "06-b")).gpu is True
+    with pytest.raises(SpecError, match='`gpu` must be true, false or "optional"'):
+        load_spec(write(tmp_path, GOOD.replace("seed = 4", 'seed = 4\ngpu = "yes"'), "07-c"))
+
+
 def test_every_course_assignment_loads(course):
     specs = find_assignments(course)
     assert specs and all(spec.points > 0 for spec in specs)

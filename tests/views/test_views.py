@@ -117,8 +117,17 @@ def test_html_escapes_what_the_student_controls(report):
     hostile = copy.deepcopy(report)
     hostile["output"]["text"] = "<script>alert(1)</script>"
     hostile["submission"]["name"] = "<img src=x onerror=alert(1)>"
-    page = to_html(hostile)
+    page = to_html(hostile, show_hidden=True)
     assert "<script>" not in page and "<img" not in page
+    assert "alert(1)" in page  # shown, escaped, in the instructor's copy
+
+
+def test_html_for_the_student_leaves_out_what_the_code_printed(report):
+    """Hidden tests call the student's code, so what it printed can echo hidden inputs."""
+    printed = copy.deepcopy(report)
+    printed["output"]["text"] = "x = [0.123456, 0.654321]"
+    assert "0.123456" not in to_html(printed)
+    assert "0.123456" in to_html(printed, show_hidden=True)
 
 
 def test_report_commands(report, tmp_path, capsys):

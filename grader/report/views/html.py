@@ -1,9 +1,12 @@
 """A report as one self-contained HTML feedback page for a student: a pure function.
 
 Failed tests come first with their messages and hints, then the passed ones; a bar chart (inline SVG)
-shows points earned per test group. Nothing is fetched from the network (a Content-Security-Policy
+shows points earned per test group, and each test's figures (learning curves, a confusion matrix,
+reconstructed digits) are drawn beside it; figures are shown for hidden tests too, so a test author
+attaches only what a student may see. Nothing is fetched from the network (a Content-Security-Policy
 forbids it), every string from the report is escaped, and hidden tests' messages are never shown
-unless `show_hidden` (the instructor's copy).
+unless `show_hidden` (the instructor's copy). Nor is what the student's code printed: hidden tests call
+that code too, so its prints can echo hidden inputs; only the instructor's copy shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import html
 from collections import OrderedDict
 
 from grader.report.views.console import SYMBOL
+from grader.report.views.plots import figure_html
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#ad1457", "timeout": "#ef6c00",
@@ -21,7 +25,7 @@ body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0
 h1{font-size:1.4rem} .score{font-size:1.2rem;font-weight:600} .banner{padding:.6rem;background:#fdecea}
 ol.tests{list-style:none;padding:0} li.test{border-left:.4rem solid;margin:.5rem 0;padding:.3rem .7rem}
 .status{font-weight:700;margin-right:.5rem} pre{white-space:pre-wrap;background:#f5f5f5;padding:.5rem}
-.pts{float:right;color:#555}
+.pts{float:right;color:#555} figure.plot{margin:.5rem 0} figcaption{font-size:.85rem;color:#555}
 """
 BAR_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 26, 260, 360
 
@@ -33,9 +37,9 @@ def to_html(report: dict, *, show_hidden: bool = False) -> str:
     if report["status"] != "graded":
         body.append(f'<p class="banner" id="reason">{html.escape(report["reason"] or "")}</p>')
     body += ["<h2>Points per group</h2>", score_chart(report), "<h2>Tests</h2>", _tests(report, show_hidden)]
-    if report["output"]["text"].strip():
+    if show_hidden and report["output"]["text"].strip():
         cut = " (truncated)" if report["output"]["truncated"] else ""
-        body += [f"<h2>What your code printed{cut}</h2>", f"<pre>{html.escape(report['output']['text'])}</pre>"]
+        body += [f"<h2>What the code printed{cut}</h2>", f"<pre>{html.escape(report['output']['text'])}</pre>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n"
@@ -67,7 +71,8 @@ def _tests(report: dict, show_hidden: bool) -> str:
             f'<span class="status" style="color:{COLORS[status]}">{SYMBOL[status]}</span>'
             f'<code>{html.escape(test["name"])}</code>'
             f'<span class="pts">{test["score"]:g} / {test["max_score"]:g}</span>'
-            + (f"<pre>{html.escape(message)}</pre>" if message else "") + "</li>")
+            + (f"<pre>{html.escape(message)}</pre>" if message else "")
+            + "".join(figure_html(f) for f in test.get("figures", [])) + "</li>")
     return '<ol class="tests" id="tests">\n' + "\n".join(items) + "\n</ol>"
 
 

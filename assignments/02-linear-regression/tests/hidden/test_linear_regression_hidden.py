@@ -49,10 +49,12 @@ def test_gradient_check_wide(submission, reference, rng):
 
 
 @pytest.mark.points(3)
-def test_gradient_descent_path(submission, reference, rng):
+def test_gradient_descent_path(submission, reference, rng, figures):
     X, y, _ = data(rng, 25, 3)
     w, b, history = submission.gradient_descent(X, y, 0.05, 30)
     ref_w, ref_b, ref_history = reference.gradient_descent(X, y, 0.05, 30)
+    figures.curve("cost before each step (learning rate 0.05)", {"yours": history, "reference": ref_history},
+                  y_label="cost")
     assert_close(history, ref_history, name="cost history")
     assert_close(w, ref_w, name="w after 30 steps")
     assert_close(b, ref_b, name="b after 30 steps")

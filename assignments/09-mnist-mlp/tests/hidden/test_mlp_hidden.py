@@ -100,12 +100,13 @@ def test_predict_returns_labels(submission, reference, rng, mnist):
 
 @pytest.mark.points(10)
 @pytest.mark.call_seconds(30)
-def test_trained_network_on_held_out_digits(submission, reference, mnist):
+def test_trained_network_on_held_out_digits(submission, reference, mnist, figures):
     params = submission.train(mnist["train_images"], mnist["train_labels"], 12)
     assert isinstance(params, dict), "train must return the params dict"
     images, labels = held_out(mnist)
     # The judge runs the forward pass itself: the student's params are numbers, nothing else.
     predicted = reference.forward(params, reference.preprocess(images)).argmax(axis=1)
+    figures.confusion("held-out digits: true class (rows) against your network's answer", labels, predicted)
     assert_accuracy(predicted, labels, at_least=0.95, name="the trained network on 10,000 held-out digits")
     own = submission.predict(params, images)
     assert_accuracy(own, labels, at_least=0.95, name="your predict() on 10,000 held-out digits")
