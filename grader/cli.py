@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", action="store_true", help="include hidden tests (instructors)")
     p.set_defaults(run=cmd_show)
     _add_report_commands(sub)
+    _add_nbgrader_commands(sub)
     return parser
 
 
@@ -288,13 +289,66 @@ def _cmd_report_gradebook(args: argparse.Namespace) -> int:
     from grader.report.views.gradebook import to_gradebook_csv
     from grader.report.write import read_report
 
-    reports = []
-    for path in args.reports:
-        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
-        reports += [read_report(f) for f in files]
+    reports = [read_report(f) for f in _report_files(args.reports)]
     _emit(to_gradebook_csv(reports), args.out)
     print(f"{len(reports)} reports -> {args.out}", file=sys.stderr)
     return OK
+
+
+def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
+    """`grader nbgrader grade|export`: notebooks written for nbgrader, and grades for its formgrader."""
+    group = sub.add_parser("nbgrader", help="grade nbgrader-format notebooks; export to an nbgrader gradebook")
+    commands = group.add_subparsers(title="nbgrader commands", metavar="COMMAND")
+    p = commands.add_parser("grade", help="grade student notebooks against the instructor's nbgrader "
+                                          "source notebook (nbgrader's rules, our sandbox and report)")
+    p.add_argument("source", type=Path, help="the instructor's notebook with nbgrader cell metadata")
+    p.add_argument("submissions", nargs="+", type=Path, metavar="NOTEBOOK")
+    p.add_argument("--out", type=Path, required=True, help="folder for the reports (DIR/<name>.json)")
+    p.add_argument("--sandbox", choices=["auto", "local", "docker"], default="auto")
+    p.set_defaults(run=_cmd_nbgrader_grade)
+    p = commands.add_parser("export", help="add reports to an nbgrader gradebook for manual grading")
+    p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="reports or folders of them")
+    p.add_argument("--db", required=True, help="the gradebook, e.g. sqlite:///gradebook.db")
+    p.add_argument("--assignment", required=True, help="the assignment's name in the gradebook")
+    p.set_defaults(run=_cmd_nbgrader_export)
+    group.set_defaults(run=lambda args: group.print_help() or USAGE)
+
+
+def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
+    from grader.batch import plan
+    from grader.ingest import submission_name
+    from grader.nbgrader_compat import grade_notebook
+    from grader.report.write import write_report
+
+    if not args.source.is_file():
+        raise GraderError(f"{args.source}: no such notebook")
+    sandbox = _announce(choose_sandbox(args.sandbox))
+    # nbgrader's layout names the student by folder: submitted/<student>/<assignment>/<notebook>.ipynb
+    names = [s.resolve().parts[-3] if s.stem == args.source.stem and len(s.resolve().parts) > 3
+             else submission_name(s) for s in args.submissions]
+    rows = []
+    for name, notebook in plan(args.submissions, names).items():
+        report = grade_notebook(args.source, notebook, name=name, sandbox=sandbox)
+        write_report(report, args.out / f"{name}.json")
+        rows.append((args.source.stem, name, report, ""))
+    _print_table(rows)
+    return INFRA if any(r["status"] == "infra_error" for _, _, r, _ in rows) else OK
+
+
+def _cmd_nbgrader_export(args: argparse.Namespace) -> int:
+    from grader.nbgrader_gradebook import export_reports
+    from grader.report.write import read_report
+
+    files = _report_files(args.reports)
+    written = export_reports([read_report(f) for f in files], args.db, args.assignment)
+    print(f"{written} of {len(files)} reports added to {args.db} as {args.assignment} "
+          "(reports with an infra_error have no score to add)", file=sys.stderr)
+    return OK
+
+
+def _report_files(paths: list[Path]) -> list[Path]:
+    """Report files named directly, and every *.json under folders named."""
+    return [f for path in paths for f in (sorted(path.rglob("*.json")) if path.is_dir() else [path])]
 
 
 def _emit(text: str, out: Path | None) -> None:

@@ -69,3 +69,28 @@ def test_export_into_nbgrader_gradebook(tmp_path):
         notebook = gb.find_submission_notebook("05-backprop", "hw5", "no-bias-sum")
         assert notebook.score == reports[0]["score"] and notebook.max_score == reports[0]["max_score"]
         assert gb.find_submission_notebook("05-backprop", "hw5", "bob").needs_manual_grade
+
+
+def test_nbgrader_commands_grade_and_export(tmp_path, capsys):
+    """`grader nbgrader grade` then `grader nbgrader export`: the path an nbgrader course takes."""
+    import json
+
+    from nbgrader.api import Gradebook
+
+    from grader import cli
+    from tests.notebooks.nbgrader_cases import CASES
+
+    _, source, students = CASES["ps1"][0]
+    out = tmp_path / "reports"
+    assert cli.main(["nbgrader", "grade", str(source), str(students["hacker"]), "--out", str(out),
+                     "--sandbox", "local"]) == 0
+    assert "hacker" in capsys.readouterr().out
+    report = json.loads((out / "hacker.json").read_text())  # named as nbgrader's layout names students
+    assert report["status"] == "graded" and report["max_score"] > 0
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    assert cli.main(["nbgrader", "export", str(out), "--db", db, "--assignment", "ps1"]) == 0
+    with Gradebook(db) as gb:
+        assert gb.find_submission_notebook(report["assignment"]["id"], "ps1", "hacker").score == report["score"]
+    assert cli.main(["nbgrader", "grade", str(tmp_path / "missing.ipynb"), str(students["hacker"]),
+                     "--out", str(out)]) == 2
+    assert "missing.ipynb: no such notebook" in capsys.readouterr().err
