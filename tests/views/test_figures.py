@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import shutil
 import struct
-import subprocess
 import zlib
 
 import numpy as np
@@ -18,6 +16,7 @@ from grader.report.views.html import to_html
 from grader.report.write import validate_report
 from grader.spec import find_assignment
 from tests.conftest import COURSE
+from tests.views.browser import chromium
 
 
 def decode_grey_png(data: bytes) -> np.ndarray:
@@ -88,15 +87,9 @@ def test_the_feedback_page_draws_every_kind(with_curve, tmp_path):
     extra.images("reconstructions", {"digit": np.eye(28)[None], "reconstruction": np.eye(28)[None] * 0.5})
     report["tests"][0]["figures"] = extra.items
     validate_report(report)
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.fail("no headless Chromium: install Debian's `chromium` package")
     page = tmp_path / "feedback.html"
     page.write_text(to_html(report))
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--user-data-dir=" + str(tmp_path / "profile")]
-    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
+    dom = chromium(page, "--dump-dom")
     assert dom.count('<figure class="plot') == 3
     assert 'class="series"' in dom and dom.count('class="cell"') == 100
     assert 'src="data:image/png;base64,' in dom and 'width="90"' in dom

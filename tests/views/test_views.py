@@ -9,8 +9,6 @@ import copy
 import csv
 import io
 import json
-import shutil
-import subprocess
 
 import junitparser
 import pytest
@@ -24,6 +22,7 @@ from grader.report.views.junit import to_junit
 from grader.report.write import write_report
 from grader.spec import find_assignment
 from tests.conftest import COURSE
+from tests.views.browser import chromium
 
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 
@@ -92,19 +91,12 @@ def test_gradebook_csv(report):
 
 
 def test_html_in_headless_chromium(report, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.fail("no headless Chromium: install Debian's `chromium` package")
     page = tmp_path / "feedback.html"
     page.write_text(to_html(report))
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--user-data-dir=" + str(tmp_path / "profile")]
     shot = tmp_path / "feedback.png"
-    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    chromium(page, f"--screenshot={shot}", "--window-size=1200,1600")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
+    dom = chromium(page, "--dump-dom")
     statuses = [chunk.split('"', 1)[0] for chunk in dom.split('data-status="')[1:]]
     assert len(statuses) == len(report["tests"])
     first_pass = statuses.index("passed")
