@@ -12,9 +12,11 @@ import functools
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -103,9 +105,26 @@ def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str
             log.seek(0)
             tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
         result = Path(job["result"])
+        if proc.returncode == -signal.SIGINT and USER_INTERRUPT.wait(timeout=2):
+            # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
+            # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
+            # (A SIGINT from anywhere else, the grader itself not interrupted, stays an infra_error.)
+            raise KeyboardInterrupt
         if proc.returncode != 0 or not result.exists():
             return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
         return json.loads(result.read_text())
+
+
+USER_INTERRUPT = threading.Event()
+
+
+def watch_for_ctrl_c() -> None:
+    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual."""
+    def handler(signum: int, frame: object) -> None:
+        USER_INTERRUPT.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
 
 
 @functools.cache

@@ -54,7 +54,8 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         write_report(report, target)
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(one, name, source): name for name, source in names.items()}
         for done, future in enumerate(as_completed(futures), 1):
             name = futures[future]
@@ -64,6 +65,11 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
                 progress.flush()
             if on_report:
                 on_report(name, reports[name])
+    except BaseException:
+        # Ctrl-C (or a bug): start nothing new; what is running finishes or dies with its judge.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return {name: reports[name] for name in names}
 
 

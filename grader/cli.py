@@ -7,7 +7,9 @@ Exit codes: 0 done (for `check`: every public test passed), 1 a check or an expe
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from grader import __version__, api
@@ -24,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return USAGE
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        api.watch_for_ctrl_c()
     try:
         return args.run(args)
     except InfrastructureError as exc:

@@ -87,3 +87,44 @@ def test_a_hang_at_import_ends_within_its_limit_and_the_batch_goes_on(tmp_path):
     assert "import_seconds=10" in hung["tests"][0]["message"]
     good = json.loads((tmp_path / "05-backprop.json").read_text())
     assert good["score"] == good["max_score"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_batch_is_finished_by_running_it_again(tmp_path):
+    """Ctrl-C in the middle of a batch; the rerun grades only what is missing, and the reports equal
+    those of one uninterrupted run; --force grades everything again."""
+    import os
+    import signal
+    import time
+
+    sources = [COURSE / "solutions" / "05-backprop", COURSE / "examples" / "05-backprop" / "no-bias-sum",
+               COURSE / "examples" / "05-backprop" / "loss-summed"]
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", "backprop", *map(str, sources), "--out", str(out),
+               "--sandbox", "local", "-j", "1"]
+    proc = subprocess.Popen(command, cwd=COURSE, start_new_session=True, stderr=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    first = {p.name: p.read_bytes() for p in out.glob("*.json")}
+    assert 1 <= len(first) < 3, f"the interruption should stop the batch part way: {sorted(first)}"
+    assert not [p for p in out.iterdir() if p.suffix != ".json"], "no half-written report is left"
+    # The submission whose judge Ctrl-C killed gets no report at all, never an infra_error or a zero.
+    assert all(json.loads(data)["status"] == "graded" for data in first.values())
+
+    assert grader("grade", "backprop", *sources, "--out", out, "--sandbox", "local").returncode == 0
+    assert {p.name: p.read_bytes() for p in out.glob("*.json") if p.name in first} == first  # kept
+    fresh = tmp_path / "fresh"
+    assert grader("grade", "backprop", *sources, "--out", fresh, "--sandbox", "local").returncode == 0
+    for name in ("05-backprop.json", "no-bias-sum.json", "loss-summed.json"):
+        resumed, once = (json.loads((d / name).read_text()) for d in (out, fresh))
+        assert resumed["fingerprint"] == once["fingerprint"]
+        assert [(t["name"], t["status"], t["score"], t["message"]) for t in resumed["tests"]] == \
+               [(t["name"], t["status"], t["score"], t["message"]) for t in once["tests"]]
+
+    assert grader("grade", "backprop", *sources, "--out", out, "--sandbox", "local", "--force").returncode == 0
+    again = {p.name: p.read_bytes() for p in out.glob("*.json") if p.name in first}
+    assert all(json.loads(again[n])["timings"] != json.loads(first[n])["timings"] for n in first)
