@@ -158,8 +158,16 @@ def _read_zip(source: Path, caps: _Caps) -> dict[str, bytes]:
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise SubmissionError(f"{source}: {info.filename} is a symbolic link; links are refused")
+            _once(entries, rel, source)
             entries[rel] = caps.take(rel, info.file_size, lambda i=info: _read_member(archive, i, source))
     return entries
+
+
+def _once(entries: dict[str, bytes], rel: str, source: Path) -> None:
+    # An archive may hold one name twice; which copy is "the" file depends on the tool that unpacks it,
+    # so the grade would not be the one the student or an instructor inspecting the archive expects.
+    if rel in entries:
+        raise SubmissionError(f"{source}: the archive holds {rel} twice; pack each file once")
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: Path) -> bytes:
@@ -184,6 +192,7 @@ def _read_tar(source: Path, caps: _Caps) -> dict[str, bytes]:
                 if not member.isfile():
                     raise SubmissionError(f"{source}: {member.name} is not a regular file "
                                           "(links and devices are refused)")
+                _once(entries, rel, source)
                 entries[rel] = caps.take(rel, member.size, lambda m=member: archive.extractfile(m).read())
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise SubmissionError(f"{source}: archive is damaged ({exc})") from None
