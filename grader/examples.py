@@ -4,7 +4,7 @@ Two cases exist for every assignment without being listed: `reference` (solution
 and `starter` (the untouched starter, zero). Other cases are folders beside expected.toml:
 
     [forgot-bias-sum]
-    score = "between"              # "full", "between", "zero" or a number
+    score = "between"              # "full", "between", "zero" or a number (the exact score)
     fails = ["hidden/test_layers.py::test_affine_backward_db"]   # optional: exactly these lose points
     mentions = "sum over the batch" # optional: some failing message says this
 

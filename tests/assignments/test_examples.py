@@ -27,6 +27,9 @@ def test_examples_score_as_expected(spec, tmp_path):
         validate_report(report)
         if problems(case, report):
             found[case.name] = problems(case, report)
+        mistake = case.name not in ("reference", "starter")
+        if mistake and report["status"] == "graded" and not 0 < report["score"] < report["max_score"]:
+            found[case.name] = [f"a mistake must lose some points but not all: {report['score']:g}"]
     assert not found
 
 
