@@ -258,7 +258,8 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("report", type=Path, help="a JSON report written by `grader grade`")
     p.add_argument("--to", required=True, choices=["gradescope", "junit", "html"])
     p.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    p.add_argument("--hidden", action="store_true", help="the instructor's copy: hidden tests' messages and what the code printed")
+    p.add_argument("--hidden", action="store_true",
+                   help="the instructor's copy: hidden tests' messages and what the code printed")
     p.set_defaults(run=_cmd_report_convert)
     p = views.add_parser("gradebook", help="reports of a batch as a CSV gradebook")
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT")

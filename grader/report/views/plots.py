@@ -85,8 +85,8 @@ def _confusion(figure: dict) -> str:
             fill = f"rgb({int(255 - 200 * shade)},{int(255 - 120 * shade)},255)" if r == c else \
                 f"rgb(255,{int(255 - 200 * shade)},{int(255 - 200 * shade)})"
             x, y = CELL + 14 + c * CELL, 30 + CELL + r * CELL
-            parts.append(f'<rect class="cell" x="{x}" y="{y}" width="{CELL - 1}" height="{CELL - 1}" fill="{fill}">'
-                         f'<title>true {r}, predicted {c}: {int(count)}</title></rect>')
+            parts.append(f'<rect class="cell" x="{x}" y="{y}" width="{CELL - 1}" height="{CELL - 1}" '
+                         f'fill="{fill}"><title>true {r}, predicted {c}: {int(count)}</title></rect>')
             if count:
                 parts.append(f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" text-anchor="middle" '
                              f'font-size="9">{int(count)}</text>')
