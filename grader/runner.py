@@ -104,6 +104,11 @@ class Runner:
     def error_reply(self, exc: BaseException) -> tuple[dict, list[bytes]]:
         return {"ok": False, "error": describe(exc, self.workspace)}, []
 
+    def unsendable_reply(self, exc: BaseException) -> tuple[dict, list[bytes]]:
+        # Named for the judge (grader.judge.verdicts.UNSENDABLE): the function ran, its result can't cross.
+        return {"ok": False, "error": {"type": "UnsendableValue", "message": str(exc)[:MAX_MESSAGE],
+                                       "traceback": ""}}, []
+
 
 def seed_everything(seed: int) -> None:
     """The global generators a student may use without passing a seed: each test starts from its own."""
@@ -160,11 +165,15 @@ def main() -> None:
         except wire.ChannelClosed:
             return
         try:
-            message, out = runner.reply(runner.handle(request, blobs))
+            result = runner.handle(request, blobs)
+            try:  # a value JSON refuses fails here, before anything is written
+                frame = wire.pack(*runner.reply(result))
+            except (wire.WireError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+                frame = wire.pack(*runner.unsendable_reply(exc))
         except BaseException as exc:
-            message, out = runner.error_reply(exc)
+            frame = wire.pack(*runner.error_reply(exc))
         sys.stdout.flush()
-        channel.send(message, out)
+        channel.send_frame(frame)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None) -> tup
         if v is None or isinstance(v, (bool, str)):
             return v
         if isinstance(v, int) and type(v) in (int, bool):
+            if not -2**63 <= v < 2**64:  # JSON could carry it, but no check needs it and str() may refuse
+                raise WireError(f"an integer of {v.bit_length()} bits; integers cross as 64-bit values")
             return v
         if type(v) is float:
             return v if math.isfinite(v) else {"$f": repr(v)}
@@ -170,7 +172,11 @@ class Channel:
         self.read_fd, self.write_fd, self.max_frame_bytes = read_fd, write_fd, max_frame_bytes
 
     def send(self, message: dict, blobs: list[bytes] = (), *, deadline: float | None = None) -> None:
-        data = memoryview(pack(message, list(blobs)))
+        self.send_frame(pack(message, list(blobs)), deadline=deadline)
+
+    def send_frame(self, frame: bytes, *, deadline: float | None = None) -> None:
+        """Write a frame made by `pack`."""
+        data = memoryview(frame)
         while data:
             self._wait(self.write_fd, deadline, write=True)
             try:

@@ -33,6 +33,9 @@ class BadValue(Verdict):
     """The runner answered with something the protocol refuses (too big, a forbidden dtype, ...)."""
 
 
+UNSENDABLE = "UnsendableValue"  # the runner's name for a result that would not encode (grader/runner.py)
+
+
 class StudentError(Verdict):
     """The student's code raised. `type_name` lets a test expect a particular exception."""
 
@@ -43,6 +46,8 @@ class StudentError(Verdict):
         where = _last_frame(self.traceback)
         if self.type_name == "NotImplementedError":
             text = f"{function} is not implemented yet (it raised NotImplementedError)"
+        elif self.type_name == UNSENDABLE:
+            text = f"{function} returned a value the grader cannot take: {self.detail}"
         else:
             text = f"{function} raised {self.type_name}: {self.detail}{where}"
         super().__init__(text)

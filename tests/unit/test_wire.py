@@ -74,6 +74,12 @@ def test_depth_and_malformed_trees_are_refused():
             wire.decode(bad, [])
 
 
+def test_integers_beyond_64_bits_are_refused_by_name():
+    assert wire.decode(*wire.encode([2**63 - 1, -2**63, 2**64 - 1])) == [2**63 - 1, -2**63, 2**64 - 1]
+    with pytest.raises(wire.WireError, match="an integer of 200001 bits"):
+        wire.encode(2**200000)
+
+
 def test_unknown_objects_become_handles_when_allowed():
     tree, _ = wire.encode([object()], on_object=lambda obj: {"$h": 7})
     assert wire.decode(tree, [], on_handle=lambda tag: ("handle", tag["$h"])) == [("handle", 7)]
