@@ -85,6 +85,18 @@ def _current(path: Path, key: str) -> dict | None:
     return None
 
 
+USER_INTERRUPT = threading.Event()
+
+
+def watch_for_ctrl_c() -> None:
+    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual."""
+    def handler(signum: int, frame: object) -> None:
+        USER_INTERRUPT.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+
+
 def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str) -> dict:
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
@@ -113,18 +125,6 @@ def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str
         if proc.returncode != 0 or not result.exists():
             return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
         return json.loads(result.read_text())
-
-
-USER_INTERRUPT = threading.Event()
-
-
-def watch_for_ctrl_c() -> None:
-    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual."""
-    def handler(signum: int, frame: object) -> None:
-        USER_INTERRUPT.set()
-        signal.default_int_handler(signum, frame)
-
-    signal.signal(signal.SIGINT, handler)
 
 
 @functools.cache

@@ -54,22 +54,21 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         write_report(report, target)
         return report
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(one, name, source): name for name, source in names.items()}
-        for done, future in enumerate(as_completed(futures), 1):
-            name = futures[future]
-            reports[name] = future.result()
-            if progress is not None:
-                progress.write(_progress_line(done, len(names), name, reports[name], started))
-                progress.flush()
-            if on_report:
-                on_report(name, reports[name])
-    except BaseException:
-        # Ctrl-C (or a bug): start nothing new; what is running finishes or dies with its judge.
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                name = futures[future]
+                reports[name] = future.result()
+                if progress is not None:
+                    progress.write(_progress_line(done, len(names), name, reports[name], started))
+                    progress.flush()
+                if on_report:
+                    on_report(name, reports[name])
+        except BaseException:
+            # Ctrl-C (or a bug): start nothing new; what is running finishes or dies with its judge.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return {name: reports[name] for name in names}
 
 

@@ -105,8 +105,8 @@ class Runner:
         return {"ok": False, "error": describe(exc, self.workspace)}, []
 
     def unsendable_reply(self, exc: BaseException) -> tuple[dict, list[bytes]]:
-        # Named for the judge (grader.judge.verdicts.UNSENDABLE): the function ran, its result can't cross.
-        return {"ok": False, "error": {"type": "UnsendableValue", "message": str(exc)[:MAX_MESSAGE],
+        # The function ran; its result cannot cross. The judge words this type its own way.
+        return {"ok": False, "error": {"type": wire.UNSENDABLE, "message": str(exc)[:MAX_MESSAGE],
                                        "traceback": ""}}, []
 
 

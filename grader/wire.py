@@ -161,6 +161,10 @@ def pack(message: dict, blobs: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+# The error type the runner reports when a function's result cannot be encoded; the judge words it.
+UNSENDABLE = "UnsendableValue"
+
+
 class Channel:
     """A frame stream over file descriptors (two pipe ends, or one socket for both).
 

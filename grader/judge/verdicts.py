@@ -6,6 +6,8 @@ session also remembers the verdict of the running test, so even a swallowed one 
 
 from __future__ import annotations
 
+from grader import wire
+
 
 class Verdict(BaseException):
     status = "error"
@@ -33,9 +35,6 @@ class BadValue(Verdict):
     """The runner answered with something the protocol refuses (too big, a forbidden dtype, ...)."""
 
 
-UNSENDABLE = "UnsendableValue"  # the runner's name for a result that would not encode (grader/runner.py)
-
-
 class StudentError(Verdict):
     """The student's code raised. `type_name` lets a test expect a particular exception."""
 
@@ -46,7 +45,7 @@ class StudentError(Verdict):
         where = _last_frame(self.traceback)
         if self.type_name == "NotImplementedError":
             text = f"{function} is not implemented yet (it raised NotImplementedError)"
-        elif self.type_name == UNSENDABLE:
+        elif self.type_name == wire.UNSENDABLE:
             text = f"{function} returned a value the grader cannot take: {self.detail}"
         else:
             text = f"{function} raised {self.type_name}: {self.detail}{where}"

@@ -313,9 +313,8 @@ def _pids_max_events(folders: list[Path]) -> int:
 class GpuLease:
     """One GPU for one job at a time, across every grader process on this machine (a file lock each)."""
 
-    def __init__(self, wait_seconds: float = 600) -> None:
-        devices = _gpu_ids()
-        self.device: str | None = None
+    def __init__(self, wait_seconds: float = 600, devices: list[str] | None = None) -> None:
+        devices = _gpu_ids() if devices is None else devices
         if not devices:
             raise InfrastructureError("the assignment asks for a GPU and this machine has none "
                                       "(nvidia-smi finds no GPU); grade it where one exists")
@@ -343,8 +342,9 @@ class GpuLease:
 
 def gpu_lease_for(wanted: bool | str) -> GpuLease | None:
     """The GPU a job holds: always one for `True` (or an error), one if any exists for "optional"."""
-    if wanted is True or (wanted == "optional" and _gpu_ids()):
-        return GpuLease()
+    devices = _gpu_ids() if wanted else []
+    if wanted is True or (wanted == "optional" and devices):
+        return GpuLease(devices=devices)
     return None
 
 
