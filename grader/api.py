@@ -30,6 +30,9 @@ from grader.spec import AssignmentSpec
 # The judge gets the submission's whole budget plus this much for pytest, imports and reference work.
 JUDGE_GRACE_SECONDS = 300
 MAX_JUDGE_LOG = 4000
+# The judge loads its one plugin explicitly; autoloading every installed pytest plugin (anyio,
+# platformdirs' hooks...) cost 0.2 s per submission and lets a stray plugin change how tests run.
+JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate: bool = True,
@@ -111,7 +114,7 @@ def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str
             try:
                 proc = subprocess.run([sys.executable, "-m", "grader.judge.session", str(Path(tmp) / "job.json")],
                                       stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
-                                      env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                                      env={**os.environ, **JUDGE_ENV})
             except subprocess.TimeoutExpired:
                 return {"infra_error": f"the judge did not finish within {limit:g} s"}
             log.seek(0)
