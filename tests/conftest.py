@@ -17,3 +17,25 @@ def course() -> Path:
 @pytest.fixture(scope="session")
 def backprop() -> AssignmentSpec:
     return find_assignment(COURSE, "backprop")
+
+
+@pytest.fixture(scope="session")
+def local_example_reports(tmp_path_factory):
+    """`(cases, reports)` of one step's examples graded once under the local sandbox per test run.
+
+    Grading every example is the suite's largest cost; the examples test, the docker-vs-local test
+    and the notebook-vs-py test all compare against the same local reports, so they share one batch.
+    """
+    from grader.batch import grade_batch
+    from grader.examples import cases_for
+
+    graded: dict[str, tuple] = {}
+
+    def get(spec: AssignmentSpec) -> tuple[list, dict]:
+        if spec.id not in graded:
+            cases = cases_for(spec)
+            out = tmp_path_factory.mktemp(f"local-{spec.id}")
+            graded[spec.id] = cases, grade_batch(spec, [c.path for c in cases], out, jobs=2, progress=None)
+        return graded[spec.id]
+
+    return get

@@ -18,10 +18,9 @@ SPECS = find_assignments(COURSE)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
-def test_examples_score_as_expected(spec, tmp_path):
-    cases = cases_for(spec)
+def test_examples_score_as_expected(spec, local_example_reports):
+    cases, reports = local_example_reports(spec)
     assert len(cases) >= 4, f"{spec.id}: needs at least two mistake examples besides reference and starter"
-    reports = grade_batch(spec, [c.path for c in cases], tmp_path, jobs=2, progress=None)
     found = {}
     for case, report in zip(cases, reports.values()):
         validate_report(report)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from grader.batch import grade_batch
-from grader.examples import cases_for, hostile_cases, problems
+from grader.examples import hostile_cases, problems
 from grader.report.write import validate_report
 from grader.sandbox.docker import LABEL
 from grader.spec import find_assignment, find_assignments
@@ -32,11 +32,10 @@ def outcomes(report: dict) -> dict[str, tuple]:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
-def test_docker_and_local_grade_every_example_alike(spec, engine, tmp_path):
-    cases = cases_for(spec)
+def test_docker_and_local_grade_every_example_alike(spec, engine, tmp_path, local_example_reports):
+    cases, local = local_example_reports(spec)
     sources = [c.path for c in cases]
     docker = grade_batch(spec, sources, tmp_path / "docker", sandbox="docker", jobs=2, progress=None)
-    local = grade_batch(spec, sources, tmp_path / "local", sandbox="local", jobs=2, progress=None)
     for case, name in zip(cases, docker):
         validate_report(docker[name])
         if spec.needs and docker[name]["status"] == "skipped":  # the image lacks torch: say so, no score

@@ -44,7 +44,7 @@ def per_test(report: dict) -> dict[str, tuple[str, float]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
-def test_notebook_scores_what_the_py_scores(spec, tmp_path):
+def test_notebook_scores_what_the_py_scores(spec, tmp_path, local_example_reports):
     cases = cases_for(spec)
     notebooks = [as_notebook(c.path, spec.files[0], tmp_path / "nb" / f"{c.name}.ipynb") for c in cases]
     nb = grade_batch(spec, notebooks, tmp_path / "nbr", jobs=2, progress=None)
@@ -52,7 +52,7 @@ def test_notebook_scores_what_the_py_scores(spec, tmp_path):
         assert all(r["status"] == "invalid_submission" and "folder or an archive" in r["reason"]
                    for r in nb.values())
         return
-    py = grade_batch(spec, [c.path for c in cases], tmp_path / "py", jobs=2, progress=None)
+    _, py = local_example_reports(spec)
     for case, r_py, r_nb in zip(cases, py.values(), nb.values()):
         assert (r_nb["status"], r_nb["score"]) == (r_py["status"], r_py["score"]), \
             (case.name, r_py["reason"], r_nb["reason"])
