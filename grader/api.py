@@ -46,19 +46,32 @@ def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate
     except SubmissionError as exc:
         invalid = str(exc)
     try:
-        content = workspace.sha256 if workspace else hashlib.sha256(invalid.encode()).hexdigest()
-        assignment_sha = assignment_hash(spec)
-        key = fingerprint(content, assignment_sha, grader.__version__, grader_hash(), sandbox, visibility)
-        if previous is not None and (cached := _current(previous, key)):
+        key = report_key(spec, workspace.sha256 if workspace else None, invalid, sandbox, visibility)
+        if previous is not None and (cached := current_report(previous, key)):
             return cached
         outcome = run_judge(spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
                             visibility=visibility)
     finally:
         if workspace:
             workspace.remove()
+    return finish_report(spec, name=name, workspace=workspace, invalid=invalid, outcome=outcome,
+                         started=started, key=key)
+
+
+def report_key(spec: AssignmentSpec, content_sha: str | None, invalid: str | None, sandbox: str,
+               visibility: str) -> str:
+    """The fingerprint that makes a report current: submission, assignment, grader, sandbox, view."""
+    content = content_sha or hashlib.sha256(invalid.encode()).hexdigest()
+    return fingerprint(content, assignment_hash(spec), grader.__version__, grader_hash(), sandbox,
+                       visibility)
+
+
+def finish_report(spec: AssignmentSpec, *, name: str, workspace: Workspace | None, invalid: str | None,
+                  outcome: dict, started: float, key: str) -> dict:
+    """The report for the judge's `outcome` (used by `grade` and by a cluster's jobs alike)."""
     status, reason = _status(outcome, invalid)
     return build_report(
-        assignment={"id": spec.id, "title": spec.title, "sha256": assignment_sha},
+        assignment={"id": spec.id, "title": spec.title, "sha256": assignment_hash(spec)},
         submission={"name": name, "sha256": workspace.sha256 if workspace else None,
                     "files": list(workspace.files) if workspace else []},
         outcome=outcome, started=started, finished=time.time(), fingerprint=key,
@@ -77,7 +90,8 @@ def _status(outcome: dict, invalid: str | None) -> tuple[str, str | None]:
     return "graded", None
 
 
-def _current(path: Path, key: str) -> dict | None:
+def current_report(path: Path, key: str) -> dict | None:
+    """The report at `path` when its fingerprint is `key` and it is a grade (not infra/skip)."""
     try:
         report = read_report(path)
     except Exception:  # missing, half-written by a killed run, or an older schema: grade again
