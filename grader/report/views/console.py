@@ -22,7 +22,9 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
     score = "no score" if report["score"] is None else \
         f"{sum(t['score'] for t in tests):g}/{sum(t['max_score'] for t in tests):g}"
     lines.append(f"Score: {score}" + (f" ({hidden} hidden tests not shown)" if hidden else ""))
-    if report["output"]["text"].strip():
+    if hidden and report["output"]["text"].strip():  # it may echo hidden inputs: instructor's copy only
+        lines.append("(What your code printed is not shown: hidden tests ran with it.)")
+    elif report["output"]["text"].strip():
         cut = " (truncated)" if report["output"]["truncated"] else ""
         lines.append(f"Your code printed{cut}:")
         lines.extend(f"  | {line}" for line in report["output"]["text"].splitlines()[-20:])
