@@ -1,30 +1,132 @@
-"""Reports of a batch as a CSV gradebook: one row per student, one column per assignment; pure.
+"""Reports of a batch as a gradebook: one row per student, one column per assignment; pure functions.
 
-Made for spreadsheets and LMS imports: a header row, plain numbers, an empty cell where a grade is
-missing or the grader failed (never a zero for our fault), the newest report winning when a student
-has several for one assignment, and cells a spreadsheet would run as a formula defused.
+`gradebook_table` decides each cell once (the newest report wins when a student has several for one
+assignment; an instructor's override replaces the points or adds extra credit, never by editing a
+report) and every gradebook view (this CSV, Canvas, Moodle in grader.interop.lms) formats that table.
+
+The CSV is made for spreadsheets: a header row, a `(max points)` row, plain numbers, an empty cell
+where a grade is missing or the grader failed (never a zero for our fault), an empty total while one
+of the student's reports has no score (a regrade is pending: a partial sum would understate the
+grade), a notes column saying why, and cells a spreadsheet would run as a formula defused.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_ROW_LABEL = "(max points)"
+NO_SCORE = ("infra_error", "skipped")  # statuses whose report carries no score (our side failed)
 
 
-def to_gradebook_csv(reports: list[dict], *, total: bool = True) -> str:
-    """CSV text with columns student, each assignment id (sorted), and total."""
-    grades, assignments = _latest(reports)
+@dataclass(frozen=True)
+class Override:
+    """An instructor's decision for one student and assignment: `points` replaces the grade,
+    `extra_credit` is added on top (past the maximum if need be); `reason` is required."""
+
+    student: str
+    assignment: str
+    reason: str
+    points: float | None = None
+    extra_credit: float | None = None
+    where: str = ""  # file:line it came from, for messages
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grade: `score` None means no grade (no report, or none with a score)."""
+
+    score: float | None
+    status: str  # the report's status, or "missing"
+    report_score: float | None = None
+    override: Override | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Our side failed and no instructor decided: the grade is still to come."""
+        return self.status in NO_SCORE and self.override is None
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    assignments: list[str]
+    titles: dict[str, str]
+    max_points: dict[str, float]
+    students: list[str]
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+
+    def cell(self, student: str, assignment: str) -> Cell:
+        return self.cells.get((student, assignment), Cell(None, "missing"))
+
+    def total(self, student: str) -> float | None:
+        """Sum of the student's grades; None while one of them is pending."""
+        row = [self.cell(student, a) for a in self.assignments]
+        if any(c.pending for c in row):
+            return None
+        return _round(sum(c.score for c in row if c.score is not None))
+
+    def total_max(self) -> float:
+        return _round(sum(self.max_points.values()))
+
+
+def gradebook_table(reports: list[dict], overrides: list[Override] | tuple = ()) -> Gradebook:
+    """The grades of `reports` with `overrides` applied; an override naming no report is an error."""
+    latest = _latest(reports)
+    assignments = sorted({a for _, a in latest})
+    cells = {key: Cell(r["score"], r["status"], r["score"]) for key, r in latest.items()}
+    for override in overrides:
+        key = (override.student, override.assignment)
+        if key not in cells:
+            raise ValueError(f"{override.where or 'override'}: no report for student {override.student!r} "
+                             f"and assignment {override.assignment!r}; check the spelling")
+        cells[key] = _apply(cells[key], override)
+    return Gradebook(
+        assignments=assignments,
+        titles={r["assignment"]["id"]: r["assignment"]["title"] for r in latest.values()},
+        max_points={a: max(r["max_score"] for (_, b), r in latest.items() if b == a) for a in assignments},
+        students=sorted({s for s, _ in latest}), cells=cells)
+
+
+def _apply(cell: Cell, override: Override) -> Cell:
+    if override.points is not None:
+        score = override.points
+    else:
+        score = (cell.score or 0) + (override.extra_credit or 0) if not cell.pending else None
+    return Cell(None if score is None else _round(score), cell.status, cell.report_score, override)
+
+
+def to_gradebook_csv(reports: list[dict], *, total: bool = True,
+                     overrides: list[Override] | tuple = ()) -> str:
+    """CSV text: student, each assignment id (sorted), total, notes; a max-points row first."""
+    book = gradebook_table(reports, overrides)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *assignments, *(["total"] if total else [])])
-    for student in sorted(grades):
-        row = [grades[student].get(a) for a in assignments]
-        cells = ["" if r is None or r["score"] is None else _number(r["score"]) for r in row]
-        earned = [r["score"] for r in row if r is not None and r["score"] is not None]
-        writer.writerow([_defuse(student), *cells, *([_number(sum(earned))] if total else [])])
+    writer.writerow(["student", *book.assignments, *(["total"] if total else []), "notes"])
+    writer.writerow([MAX_ROW_LABEL, *(number(book.max_points[a]) for a in book.assignments),
+                     *([number(book.total_max())] if total else []), ""])
+    for student in book.students:
+        row = [book.cell(student, a) for a in book.assignments]
+        writer.writerow([defuse(student), *(number(c.score) for c in row),
+                         *([number(book.total(student))] if total else []),
+                         defuse(notes(book, student))])
     return out.getvalue()
+
+
+def notes(book: Gradebook, student: str) -> str:
+    """Why a cell is empty or differs from its report, for the instructor."""
+    found = []
+    for assignment in book.assignments:
+        cell = book.cell(student, assignment)
+        if cell.override is not None:
+            o = cell.override
+            what = f"set to {number(o.points)}" if o.points is not None else f"+{number(o.extra_credit)} extra"
+            found.append(f"{assignment}: override {what} (report: {number(cell.report_score) or 'no score'}; "
+                         f"{o.reason})")
+        elif cell.pending:
+            found.append(f"{assignment}: not graded ({cell.status}), regrade pending")
+    return "; ".join(found)
 
 
 def max_points_row(reports: list[dict]) -> dict[str, float]:
@@ -32,19 +134,27 @@ def max_points_row(reports: list[dict]) -> dict[str, float]:
     return {r["assignment"]["id"]: r["max_score"] for r in reports}
 
 
-def _latest(reports: list[dict]) -> tuple[dict[str, dict[str, dict]], list[str]]:
-    grades: dict[str, dict[str, dict]] = {}
+def _latest(reports: list[dict]) -> dict[tuple[str, str], dict]:
+    grades: dict[tuple[str, str], dict] = {}
     for report in reports:
-        student, assignment = report["submission"]["name"], report["assignment"]["id"]
-        current = grades.setdefault(student, {}).get(assignment)
+        key = (report["submission"]["name"], report["assignment"]["id"])
+        current = grades.get(key)
         if current is None or report["timings"]["finished"] >= current["timings"]["finished"]:
-            grades[student][assignment] = report
-    return grades, sorted({r["assignment"]["id"] for r in reports})
+            grades[key] = report
+    return grades
 
 
-def _number(x: float) -> str:
+def number(x: float | None) -> str:
+    """'' for None, '3' for 3.0, '2.5' for 2.5."""
+    if x is None:
+        return ""
     return f"{x:g}" if float(x) != int(x) else str(int(x))
 
 
-def _defuse(text: str) -> str:
+def defuse(text: str) -> str:
+    """A cell a spreadsheet would run as a formula, quoted."""
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _round(x: float) -> float:
+    return round(x, 6) if x != int(x) else int(x)

@@ -4,12 +4,14 @@ Visible tests keep their message; hidden tests show their name and score once gr
 never their message (that would leak what the hidden tests check). What the student's code printed is
 left out: hidden tests call that code too, so its prints can echo hidden inputs. A report without a
 score (infra_error: the grader failed; skipped: the sandbox lacks a module) must never become a zero on
-Gradescope, so it is refused here.
+Gradescope, so it is refused here. Students read every string here, so the grading machine's paths
+are cut to their last part (grader.report.views.redact).
 """
 
 from __future__ import annotations
 
 from grader.errors import InfrastructureError
+from grader.report.views.redact import strip_paths
 
 # Our visibilities -> Gradescope's ("visible", "hidden", "after_due_date", "after_published").
 VISIBILITY = {"visible": "visible", "hidden": "after_published"}
@@ -40,13 +42,13 @@ def to_gradescope(report: dict) -> dict:
 def _summary(report: dict) -> str:
     lines = [f"{report['assignment']['title']}: {report['score']:g}/{report['max_score']:g}"]
     if report["status"] != "graded":
-        lines.append(f"Not graded normally: {report['reason']}")
+        lines.append(f"Not graded normally: {strip_paths(report['reason'])}")
     return "\n".join(lines)
 
 
 def _test(test: dict, number: int) -> dict:
     hidden = test["visibility"] == "hidden"
-    output = HIDDEN_MESSAGE if hidden else (test["message"] or "passed")
+    output = HIDDEN_MESSAGE if hidden else (strip_paths(test["message"]) or "passed")
     return {
         "name": test["name"],
         "number": str(number),

@@ -6,7 +6,8 @@ reconstructed digits) are drawn beside it; figures are shown for hidden tests to
 attaches only what a student may see. Nothing is fetched from the network (a Content-Security-Policy
 forbids it), every string from the report is escaped, and hidden tests' messages are never shown
 unless `show_hidden` (the instructor's copy). Nor is what the student's code printed: hidden tests call
-that code too, so its prints can echo hidden inputs; only the instructor's copy shows it.
+that code too, so its prints can echo hidden inputs; only the instructor's copy shows it. The student's
+copy names no path of the grading machine (grader.report.views.redact), only the submission's own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import OrderedDict
 
 from grader.report.views.console import SYMBOL
 from grader.report.views.plots import figure_html
+from grader.report.views.redact import strip_paths
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#ad1457", "timeout": "#ef6c00",
@@ -35,7 +37,8 @@ def to_html(report: dict, *, show_hidden: bool = False) -> str:
     title = html.escape(f"{report['assignment']['title']}: {report['submission']['name']}")
     body = [f"<h1>{title}</h1>", _score_line(report)]
     if report["status"] != "graded":
-        body.append(f'<p class="banner" id="reason">{html.escape(report["reason"] or "")}</p>')
+        reason = (report["reason"] or "") if show_hidden else strip_paths(report["reason"])
+        body.append(f'<p class="banner" id="reason">{html.escape(reason)}</p>')
     body += ["<h2>Points per group</h2>", score_chart(report), "<h2>Tests</h2>", _tests(report, show_hidden)]
     if show_hidden and report["output"]["text"].strip():
         cut = " (truncated)" if report["output"]["truncated"] else ""
@@ -65,7 +68,8 @@ def _tests(report: dict, show_hidden: bool) -> str:
         status = test["status"]
         secret = test["visibility"] == "hidden" and not show_hidden
         message = "" if status == "passed" else \
-            ("Hidden test: its details are not shown." if secret else test["message"])
+            ("Hidden test: its details are not shown." if secret else
+             test["message"] if show_hidden else strip_paths(test["message"]))
         items.append(
             f'<li class="test {status}" data-status="{status}" style="border-color:{COLORS[status]}">'
             f'<span class="status" style="color:{COLORS[status]}">{SYMBOL[status]}</span>'
