@@ -81,7 +81,9 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
         "user": f"{NOBODY}:{NOBODY}",
         "working_dir": "/tmp",
         "hostname": "runner",
-        "labels": {LABEL: "1", f"{LABEL}.job": job, f"{LABEL}.owner": f"{HOST}:{os.getpid()}"},
+        # owner: the judge that removes it; grader: the batch that judge belongs to (its parent).
+        "labels": {LABEL: "1", f"{LABEL}.job": job, f"{LABEL}.owner": f"{HOST}:{os.getpid()}",
+                   f"{LABEL}.grader": f"{HOST}:{os.getppid()}"},
         "stdin_open": True,
         "tty": False,
         "detach": True,

@@ -29,16 +29,19 @@ def engine():
     return client
 
 
-def ours(client, job: str | None = None) -> list:
-    """Containers this test process made (all of them, or one backend's job) that still exist."""
-    label = f"{LABEL}.job={job}" if job else f"{LABEL}.owner={_owner()}"
+def ours(client, job: str | None = None, grader: int | None = None) -> list:
+    """Containers that still exist of one backend's `job`, of this test process's own backends, or
+    of the judges of the grader process `grader` (a batch: this process or a `grader` command).
+    Never counts another grader's containers on the same engine."""
+    label = (f"{LABEL}.job={job}" if job else f"{LABEL}.grader={_owner(grader)}" if grader
+             else f"{LABEL}.owner={_owner()}")
     return client.containers.list(all=True, filters={"label": label})
 
 
-def _owner() -> str:
+def _owner(pid: int | None = None) -> str:
     from grader.sandbox.docker import HOST
 
-    return f"{HOST}:{os.getpid()}"
+    return f"{HOST}:{pid or os.getpid()}"
 
 
 class Runner:

@@ -18,9 +18,9 @@ import pytest
 from grader.batch import grade_batch
 from grader.examples import hostile_cases, problems
 from grader.report.write import validate_report
-from grader.sandbox.docker import LABEL
 from grader.spec import find_assignment, find_assignments
 from tests.conftest import COURSE
+from tests.docker.conftest import ours
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -60,8 +60,9 @@ def hostile_batch(engine, tmp_path_factory):
     return cases, reports, before
 
 
-def labelled(engine) -> set[str]:
-    return {c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+def labelled(engine, grader: int | None = None) -> set[str]:
+    """Containers of the batch run by `grader` (default: this test process)."""
+    return {c.id for c in ours(engine, grader=grader or os.getpid())}
 
 
 def test_hostile_submissions_score_as_expected_under_docker(hostile_batch):
@@ -85,7 +86,6 @@ def test_a_hostile_batch_leaves_no_container(hostile_batch, engine):
 
 
 def test_ctrl_c_during_a_docker_batch_removes_its_containers(engine, tmp_path):
-    before = labelled(engine)
     hang = COURSE / "examples" / "hostile" / "hang-in-call"
     command = [sys.executable, "-m", "grader", "grade", "05-backprop", str(hang), "--out", str(tmp_path),
                "--sandbox", "docker"]
@@ -93,9 +93,9 @@ def test_ctrl_c_during_a_docker_batch_removes_its_containers(engine, tmp_path):
     proc = subprocess.Popen(command, cwd=COURSE, start_new_session=True, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not labelled(engine) - before and time.monotonic() < deadline:
+    while not labelled(engine, proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert labelled(engine) - before, "the grader never started a container"
+    assert labelled(engine, proc.pid), "the grader never started a container"
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=30) == 130, proc.stderr.read()
-    assert labelled(engine) - before == set()
+    assert labelled(engine, proc.pid) == set()
