@@ -153,8 +153,9 @@ def find_assignments(course: Path) -> list[AssignmentSpec]:
     folder = course / "assignments"
     if not folder.is_dir():
         raise SpecError(f"{course}: no assignments/ folder here (use --course DIR)")
+    # `_template` and other `_` folders are material for authors (`grader new`), not steps.
     return [load_spec(p, course=course) for p in sorted(folder.iterdir())
-            if (p / "assignment.toml").is_file()]
+            if (p / "assignment.toml").is_file() and not p.name.startswith("_")]
 
 
 def find_assignment(course: Path, name: str) -> AssignmentSpec:
