@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 GRADER  := .venv/bin/grader
 JOBS    ?= 2
 
-.PHONY: help install grade test validate mutants clean
+.PHONY: help install grade test validate mutants bench-startup clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 16
@@ -36,6 +36,9 @@ validate: install  ## check every assignment: spec, points, starter/solution sig
 
 mutants: install  ## mutate each reference solution and report the share of mutants that lose points
 	$(PY) -m grader.mutants -j $(JOBS) $(if $(MAX),--max $(MAX))
+
+bench-startup: install  ## CPU seconds of `grader --version`, `list`, `show` vs `python -c pass` (budget 0.3 s)
+	$(PY) bench/startup.py
 
 clean:  ## remove reports and caches (keeps .venv)
 	rm -rf out .pytest_cache

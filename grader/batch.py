@@ -7,17 +7,21 @@ failure of any kind becomes its own report and never stops the others.
 
 from __future__ import annotations
 
+import json
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from grader import api
 from grader.errors import GraderError
 from grader.ingest import submission_name
+from grader.pipeline.progress import Progress, describe, make_progress
 from grader.report.write import write_report
 from grader.spec import AssignmentSpec
+
+if TYPE_CHECKING:
+    from grader.pipeline.executors import DaskExecutor
 
 
 def plan(sources: list[Path], given: list[str] | None = None) -> dict[str, Path]:
@@ -36,56 +40,74 @@ def plan(sources: list[Path], given: list[str] | None = None) -> dict[str, Path]
 
 def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox: str = "local",
                 jobs: int = 1, force: bool = False, isolate: bool = True,
-                progress: TextIO | None = sys.stderr,
+                progress: TextIO | Progress | None = sys.stderr,
                 on_report: Callable[[str, dict], None] | None = None,
-                names: list[str] | None = None) -> dict[str, dict]:
-    """name -> report for every submission, each also written to `out/<name>.json`."""
+                names: list[str] | None = None,
+                executor: DaskExecutor | None = None) -> dict[str, dict]:
+    """name -> report for every submission, each also written to `out/<name>.json`.
+
+    `progress`: a stream to show a bar on (live on a terminal, plain lines elsewhere), None for
+    silence, or a `Progress` the caller began and will close (one bar over several batches)."""
     names = plan(sources, names)
     out.mkdir(parents=True, exist_ok=True)
+    owned = not isinstance(progress, Progress)
+    shown = make_progress(progress) if owned else progress
+    if owned:
+        shown.begin(len(names))
     if sandbox == "docker":
-        _prepare_image(progress)
+        _prepare_image(shown)
     reports: dict[str, dict] = {}
-    started = time.monotonic()
 
     def one(name: str, source: Path) -> dict:
         target = out / f"{name}.json"
-        report = api.grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
-                           previous=None if force else target)
-        write_report(report, target)
+        shown.started(name)
+        before = None if force else _timings(target)
+        try:
+            report = (executor or api).grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
+                               previous=None if force else target)
+            cached = before is not None and before == report.get("timings")
+            if not cached:
+                write_report(report, target)
+        except Exception as exc:  # last resort: this submission's infra_error, and the batch goes on
+            report, cached = api.failure_report(spec, name, f"{type(exc).__name__}: {exc}"), False
+            write_report(report, target)
+        shown.finished(name, describe(report), cached=cached)
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # With a cluster (`executor`), each thread waits on one job in flight there.
+    with ThreadPoolExecutor(max_workers=executor.slots if executor else max(1, jobs)) as pool:
         futures = {pool.submit(one, name, source): name for name, source in names.items()}
         try:
-            for done, future in enumerate(as_completed(futures), 1):
+            for future in as_completed(futures):
                 name = futures[future]
                 reports[name] = future.result()
-                if progress is not None:
-                    progress.write(_progress_line(done, len(names), name, reports[name], started))
-                    progress.flush()
                 if on_report:
                     on_report(name, reports[name])
         except BaseException:
             # Ctrl-C (or a bug): start nothing new; what is running finishes or dies with its judge.
             pool.shutdown(wait=False, cancel_futures=True)
+            if executor is not None:
+                executor.cancel()
             raise
+        finally:
+            if owned:
+                shown.close()
     return {name: reports[name] for name in names}
 
 
-def _prepare_image(progress: TextIO | None) -> None:
+def _timings(target: Path) -> dict | None:
+    """The timings of the report already at `target`: equal ones afterwards mean it was reused."""
+    try:
+        return json.loads(target.read_text(encoding="utf-8")).get("timings")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _prepare_image(progress: Progress) -> None:
     """Build or find the image once, before parallel judges all ask for it."""
     from grader.sandbox.image import ensure_image
 
     try:
         ensure_image(log=None)
     except GraderError as exc:  # every submission will then get an infra_error report that says why
-        if progress is not None:
-            progress.write(f"grader: the docker sandbox is not ready: {exc}\n")
-
-
-def _progress_line(done: int, total: int, name: str, report: dict, started: float) -> str:
-    width = 20
-    filled = width * done // total
-    bar = "#" * filled + "." * (width - filled)
-    score = report["status"] if report["score"] is None else f"{report['score']:g}/{report['max_score']:g}"
-    return f"[{bar}] {done}/{total} {name}: {score} ({time.monotonic() - started:.0f} s)\n"
+        progress.note(f"grader: the docker sandbox is not ready: {exc}")
