@@ -1,0 +1,68 @@
+"""Subcommands of the platform exporters (`grader gradescope …`); argument parsing only.
+
+`register(sub)` is called once from grader/cli.py; the work is in the grader.interop modules.
+Exit codes follow grader.cli: 0 done, 2 usage, 3 the grader itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+OK, USAGE, INFRA = 0, 2, 3
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this module's commands to the `grader` parser's subcommands."""
+    _gradescope(sub)
+
+
+def _gradescope(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser(
+        "gradescope", help="package an assignment as a Gradescope autograder zip; grade inside it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  grader gradescope package 05-backprop --out autograder.zip\n"
+               "  # in Gradescope's container, run_autograder calls:\n"
+               "  grader --course /autograder/source/course gradescope run 05-backprop \\\n"
+               "      --submission /autograder/submission --results /autograder/results/results.json")
+    commands = group.add_subparsers(title="gradescope commands", metavar="COMMAND")
+    p = commands.add_parser("package", help="write autograder.zip: setup.sh, run_autograder, grader, assignment")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    p.set_defaults(run=_cmd_package)
+    p = commands.add_parser("run", help="grade one submission into Gradescope's results.json "
+                                        "(what run_autograder calls)")
+    p.add_argument("assignment")
+    p.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
+    p.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+    p.set_defaults(run=_cmd_run)
+    group.set_defaults(run=lambda args: group.print_help() or USAGE)
+
+
+def _cmd_package(args: argparse.Namespace) -> int:
+    from grader.interop.gradescope import build_autograder_zip
+
+    from grader.spec import find_assignment
+
+    spec = find_assignment(args.course, args.assignment)
+    manifest = build_autograder_zip(spec, args.out)
+    print(f"{spec.id}: {len(manifest['files'])} files -> {args.out} "
+          "(upload it as the assignment's autograder; Gradescope runs setup.sh once)", file=sys.stderr)
+    return OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from grader.interop.gradescope import run_in_gradescope
+    from grader.report.views.console import to_text
+
+    from grader.spec import find_assignment
+
+    spec = find_assignment(args.course, args.assignment)
+    report, written = run_in_gradescope(spec, args.submission, args.results)
+    print(to_text(report, show_hidden=True), end="")  # stdout: the instructor's eyes only
+    if not written:
+        print(f"grader: no results.json: {report['status']}: {report['reason']}", file=sys.stderr)
+        return INFRA
+    return OK
