@@ -1,0 +1,210 @@
+"""The grading service's HTTP face: webhooks in, feedback pages and the gradebook out (Starlette).
+
+Why Starlette: the webhook must be verified over the raw body bytes before anything parses them, and
+the pages are a few server-rendered Jinja2 templates. Starlette gives exactly that (raw request
+streams, plain responses, a lifespan to start the worker threads) with two small dependencies;
+FastAPI would add pydantic and an OpenAPI layer this service has no use for.
+
+Routes: `POST /hooks/{github|gitlab|gitea}` (only the configured forge; 401 for a bad signature, 413
+over the size cap, 403 for a repository not on the roster, 200 for a ping, an ungraded branch or a
+redelivery, 202 once the job row is committed), `GET /feedback/{link}` (the student's copy of the
+report behind an unguessable link), `GET /gradebook`, `/gradebook.csv`, `/gradebook/jobs/{id}`,
+`/api/jobs` (instructor token: `Authorization: Bearer`, or the cookie `/login` sets), `GET /healthz`.
+This module never grades and never trusts a URL or a student name from a payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import time
+from pathlib import Path
+from typing import AsyncIterator
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from grader.report.views.html import to_html
+from grader.service import hooks
+from grader.service.config import ServiceConfig
+from grader.service.forge import StatusPoster, outcome
+from grader.service.gradebook import gradebook, max_points, to_csv
+from grader.service.store import Store
+from grader.service.worker import Worker
+
+LOG = logging.getLogger("grader.service")
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                        autoescape=select_autoescape(["html"]))
+COOKIE = "grader_instructor"
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Cache-Control": "no-store"}
+
+
+class Service:
+    """The routes, bound to one config, store, worker and status poster."""
+
+    def __init__(self, config: ServiceConfig, store: Store, worker: Worker, poster: StatusPoster) -> None:
+        self.config, self.store, self.worker, self.poster = config, store, worker, poster
+
+    async def hook(self, request: Request) -> Response:
+        forge = request.path_params["forge"]
+        if forge != self.config.forge:
+            return JSONResponse({"error": f"this course's forge is {self.config.forge}"}, status_code=404)
+        try:
+            body = await _read_capped(request, self.config.max_body_bytes)
+            hooks.verify(forge, request.headers, body, self.config.secret)
+            event = hooks.read_event(forge, request.headers, body)
+            if isinstance(event, hooks.Ignored):
+                return JSONResponse({"ignored": event.reason})
+            return await self._accept(event)
+        except hooks.HookRefused as exc:
+            LOG.warning("webhook refused", extra={"fields": {
+                "status": exc.status, "reason": str(exc), "client": request.client and request.client.host}})
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    async def _accept(self, push: hooks.Push) -> Response:
+        rows = self.config.student_for(push.repository)
+        if not rows:
+            raise hooks.HookRefused(403, f"repository {push.repository} is not on the course roster")
+        chosen = [(s, a) for s in rows if push.branch and (a := self.config.assignment_for(s, push.branch))]
+        if not chosen:
+            return JSONResponse({"ignored": f"branch {push.branch or '(not a branch)'} of {push.repository} "
+                                            "is not graded"})
+        student, assignment = chosen[0]
+        due = self.config.deadlines[assignment].due
+        late = max(0.0, time.time() - due.timestamp()) if due else 0.0
+        new, job = await run_in_threadpool(
+            self.store.enqueue, delivery=push.delivery, student=student.id, repository=student.repository,
+            assignment=assignment, commit=push.commit, branch=push.branch, pusher=push.pusher, late_seconds=late)
+        fields = {"job": job, "student": student.id, "assignment": assignment, "commit": push.commit,
+                  "delivery": push.delivery, "late_s": round(late)}
+        if not new:
+            LOG.info("redelivery ignored", extra={"fields": fields})
+            return JSONResponse({"duplicate": True, "job": job})
+        self.worker.wake.set()
+        LOG.info("push queued", extra={"fields": fields})
+        return JSONResponse({"queued": True, "job": job}, status_code=202)
+
+    async def feedback(self, request: Request) -> Response:
+        job = await run_in_threadpool(self.store.job_by_link, request.path_params["link"])
+        if job is None:
+            return PlainTextResponse("no such feedback page", status_code=404)
+        if job["report"] is None:
+            page = TEMPLATES.get_template("pending.html").render(job=job, when=_when)
+            return HTMLResponse(page, headers=PAGE_HEADERS)
+        return HTMLResponse(to_html(json.loads(job["report"]), show_hidden=False), headers=PAGE_HEADERS)
+
+    async def login(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if request.method == "POST":
+            token = str((await request.form()).get("token", ""))
+        if token and hmac.compare_digest(token.encode(), self.config.instructor_token.encode()):
+            answer = RedirectResponse("/gradebook", status_code=303)
+            answer.set_cookie(COOKIE, self._session(), httponly=True, samesite="lax",
+                              secure=self.config.public_url.startswith("https://"))
+            return answer
+        page = TEMPLATES.get_template("login.html").render(failed=bool(token))
+        return HTMLResponse(page, status_code=401 if token else 200, headers=PAGE_HEADERS)
+
+    def _session(self) -> str:
+        return hmac.new(self.config.instructor_token.encode(), b"gradebook-session", hashlib.sha256).hexdigest()
+
+    def _instructor(self, request: Request) -> bool:
+        bearer = request.headers.get("authorization", "")
+        if bearer.startswith("Bearer ") and hmac.compare_digest(
+                bearer[7:].encode(), self.config.instructor_token.encode()):
+            return True
+        return hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), self._session().encode())
+
+    async def gradebook_page(self, request: Request) -> Response:
+        if not self._instructor(request):
+            return RedirectResponse("/login", status_code=303)
+        jobs = await run_in_threadpool(self.store.jobs)
+        page = TEMPLATES.get_template("gradebook.html").render(
+            table=gradebook(self.config, jobs), assignments=sorted(self.config.deadlines),
+            tops=max_points(jobs), names={s.id: s.name for s in self.config.roster}, jobs=jobs[::-1],
+            config=self.config, when=_when, outcome=outcome)
+        return HTMLResponse(page, headers=PAGE_HEADERS)
+
+    async def gradebook_csv(self, request: Request) -> Response:
+        if not self._instructor(request):
+            return PlainTextResponse("instructor token required", status_code=401)
+        jobs = await run_in_threadpool(self.store.jobs)
+        return Response(to_csv(self.config, jobs), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'})
+
+    async def instructor_report(self, request: Request) -> Response:
+        if not self._instructor(request):
+            return RedirectResponse("/login", status_code=303)
+        job = await run_in_threadpool(self.store.job, int(request.path_params["job"]))
+        if job is None or job["report"] is None:
+            return PlainTextResponse("no report for this job (yet)", status_code=404)
+        return HTMLResponse(to_html(json.loads(job["report"]), show_hidden=True), headers=PAGE_HEADERS)
+
+    async def api_jobs(self, request: Request) -> Response:
+        if not self._instructor(request):
+            return JSONResponse({"error": "instructor token required"}, status_code=401)
+        return JSONResponse(await run_in_threadpool(self.store.jobs))
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            counts = await run_in_threadpool(self.store.counts)
+        except Exception as exc:  # the database is what health means here
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=503)
+        alive = all(t.is_alive() for t in self.worker.threads) and self.poster.thread.is_alive()
+        return JSONResponse({"ok": alive, "workers_alive": alive, **counts}, status_code=200 if alive else 503)
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed `cap` bytes."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cap:
+        raise hooks.HookRefused(413, f"body of {int(length)} bytes is over the limit of {cap} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise hooks.HookRefused(413, f"body is over the limit of {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _when(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
+    """The ASGI app; its lifespan starts the grading worker and the status poster and stops them."""
+    store = store or Store(config.database)
+    service = Service(config, store, Worker(config, store), StatusPoster(config, store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.worker.start()
+        service.poster.start()
+        LOG.info("service started", extra={"fields": {"forge": config.forge, "students": len(config.roster),
+                                                      "assignments": sorted(config.deadlines)}})
+        yield
+        service.worker.stop()
+        service.poster.stop()
+
+    return Starlette(routes=[
+        Route("/hooks/{forge}", service.hook, methods=["POST"]),
+        Route("/feedback/{link}", service.feedback),
+        Route("/login", service.login, methods=["GET", "POST"]),
+        Route("/gradebook", service.gradebook_page),
+        Route("/gradebook.csv", service.gradebook_csv),
+        Route("/gradebook/jobs/{job:int}", service.instructor_report),
+        Route("/api/jobs", service.api_jobs),
+        Route("/healthz", service.healthz),
+    ], lifespan=lifespan)

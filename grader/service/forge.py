@@ -1,0 +1,111 @@
+"""Tell the forge how a commit was graded: one commit status per job, as each forge documents it.
+
+GitHub: `POST {api}/repos/{owner}/{repo}/statuses/{sha}` with state (success|failure|error|pending),
+target_url, description (at most 140 characters) and context, `Authorization: Bearer`. Gitea: the same
+path and fields, `Authorization: token`. GitLab: `POST {api}/projects/{url-encoded path}/statuses/{sha}`
+with state (success|failed|...), name, target_url and description, `PRIVATE-TOKEN`. `StatusPoster` is
+the outbox's consumer: it retries a forge that cannot be reached with exponential backoff and never
+drops a pending status. This module never changes a grade.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from grader.service.config import ServiceConfig
+from grader.service.store import Store
+
+LOG = logging.getLogger("grader.service")
+POST_SECONDS = 10
+DESCRIPTION_MAX = 140
+
+
+def outcome(job: dict, pass_percent: float) -> tuple[str, str]:
+    """(state in GitHub's words, description) for a finished job."""
+    if job["result"] == "fetch_error":
+        return "error", "not graded: the commit could not be fetched from the course's copy"
+    if job["score"] is None:
+        return "error", f"not graded ({job['result'].replace('_', ' ')}); the instructor has been told"
+    share = 100 * job["score"] / job["max_score"] if job["max_score"] else 0.0
+    late = " (late)" if job["late_seconds"] > 0 else ""
+    text = f"{job['score']:g}/{job['max_score']:g} points{late}"
+    return ("success" if share >= pass_percent else "failure"), text[:DESCRIPTION_MAX]
+
+
+def status_request(config: ServiceConfig, job: dict) -> urllib.request.Request:
+    """The HTTP request that posts `job`'s commit status to the configured forge."""
+    state, description = outcome(job, config.pass_percent)
+    link = f"{config.public_url}/feedback/{job['link']}"
+    context = f"dl-grader/{job['assignment']}"
+    api = (config.forge_api or "").rstrip("/")
+    if config.forge == "gitlab":
+        project = urllib.parse.quote(job["repository"], safe="")
+        url = f"{api}/projects/{project}/statuses/{job['commit_sha']}"
+        body = {"state": {"failure": "failed", "error": "failed"}.get(state, state), "name": context,
+                "target_url": link, "description": description}
+        auth = {"PRIVATE-TOKEN": config.forge_token or ""}
+    else:
+        url = f"{api}/repos/{job['repository']}/statuses/{job['commit_sha']}"
+        body = {"state": state, "target_url": link, "description": description, "context": context}
+        scheme = "Bearer" if config.forge == "github" else "token"
+        auth = {"Authorization": f"{scheme} {config.forge_token}"} if config.forge_token else {}
+    headers = {"Content-Type": "application/json", "Accept": "application/vnd.github+json",
+               "User-Agent": "dl-grader-service", **auth}
+    if config.forge == "github":
+        headers["X-GitHub-Api-Version"] = "2022-11-28"
+    return urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+
+
+def post_status(config: ServiceConfig, job: dict) -> None:
+    """Send one status; raises OSError (URLError, HTTPError) when the forge did not accept it."""
+    with urllib.request.urlopen(status_request(config, job), timeout=POST_SECONDS) as answer:
+        answer.read()
+
+
+def backoff(config: ServiceConfig, attempts: int) -> float:
+    """Seconds before retry number `attempts` (1, 2, ...): doubling from the first delay, capped."""
+    return min(config.status_retry_max_seconds, config.status_retry_seconds * 2 ** max(0, attempts - 1))
+
+
+class StatusPoster:
+    """A thread that drains the status outbox: due statuses are posted, failures rescheduled."""
+
+    def __init__(self, config: ServiceConfig, store: Store, *, poll_seconds: float = 0.5) -> None:
+        self.config, self.store, self.poll_seconds = config, store, poll_seconds
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="status-poster", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=POST_SECONDS + 5)
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(self.poll_seconds):
+            try:
+                self.post_due()
+            except Exception:  # the database hiccuped: log and try again on the next round
+                LOG.exception("status outbox round failed")
+
+    def post_due(self) -> None:
+        for job in self.store.due_statuses(time.time()):
+            if self.stopping.is_set():
+                return
+            try:
+                post_status(self.config, job)
+            except (OSError, ValueError) as exc:
+                delay = backoff(self.config, job["status_attempts"] + 1)
+                self.store.status_failed(job["id"], f"{type(exc).__name__}: {exc}", time.time() + delay)
+                LOG.warning("commit status not delivered", extra={"fields": {
+                    "job": job["id"], "error": str(exc), "retry_in_s": delay}})
+            else:
+                self.store.status_sent(job["id"])
+                LOG.info("commit status delivered", extra={"fields": {"job": job["id"]}})

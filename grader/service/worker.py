@@ -1,0 +1,106 @@
+"""Grade queued jobs in the background: fetch the pushed commit, grade it, store the report.
+
+`grade_job` is the unit of work and the executor seam: a plain function of (config, job) that returns
+(report or None, error or None) and touches no database, so it can run on this process's thread pool
+(the default) or be handed to the cluster executor `grader/pipeline/` provides, by passing another
+`concurrent.futures.Executor` to `Worker`. The commit is fetched with `grader.gitsource` (shallow, no
+hooks, filters, submodules or LFS, nothing from the repository run) from the URL the course's config
+and roster give, never from the webhook payload, into a per-job folder removed afterwards. A commit
+that is not in the roster's repository is recorded as `fetch_error`: no grade, never a zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+
+from grader import api, gitsource
+from grader.errors import SubmissionError
+from grader.service.config import ServiceConfig
+from grader.service.store import Store
+from grader.spec import find_assignment
+
+LOG = logging.getLogger("grader.service")
+
+
+def grade_job(config: ServiceConfig, job: dict) -> tuple[dict | None, str | None]:
+    """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched."""
+    spec = find_assignment(config.course, job["assignment"])
+    student = next(s for s in config.student_for(job["repository"]))
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=config.work_dir))
+    try:
+        try:
+            checkout = gitsource.fetch(config.clone_url_for(student), job["commit_sha"], scratch)
+            _check_commit(checkout, job["commit_sha"])
+        except SubmissionError as exc:
+            return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
+        shutil.rmtree(checkout / ".git")   # what is graded is the commit's files, as a plain folder
+        report = api.grade(spec, checkout, sandbox=config.sandbox, name=job["student"])
+        return report, None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_commit(checkout: Path, commit: str) -> None:
+    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+    if head != commit:
+        raise SubmissionError(f"fetched {head or 'nothing'} instead of the pushed commit")
+
+
+class Worker:
+    """`config.workers` threads that each claim a job, grade it on `executor` and store the result."""
+
+    def __init__(self, config: ServiceConfig, store: Store, executor: Executor | None = None) -> None:
+        self.config, self.store = config, store
+        self.executor = executor or ThreadPoolExecutor(max_workers=max(1, config.workers),
+                                                       thread_name_prefix="grade")
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
+                        for n in range(max(1, config.workers))]
+
+    def start(self) -> None:
+        requeued = self.store.requeue_running()
+        if requeued:
+            LOG.warning("requeued jobs a stopped service left running", extra={"fields": {"jobs": requeued}})
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            job = self.store.claim()
+            if job is None:
+                self.wake.wait(timeout=1.0)
+                self.wake.clear()
+                continue
+            self._run(job)
+
+    def _run(self, job: dict) -> None:
+        LOG.info("grading", extra={"fields": {"job": job["id"], "student": job["student"],
+                                              "assignment": job["assignment"], "commit": job["commit_sha"]}})
+        result = "fetch_error"
+        try:
+            report, error = self.executor.submit(grade_job, self.config, job).result()
+        except Exception as exc:  # our fault (the judge, the sandbox, a bug): no grade, never a zero
+            if self.stopping.is_set():
+                return  # left `running`: the next start requeues it
+            LOG.exception("grading raised", extra={"fields": {"job": job["id"]}})
+            report, error, result = None, f"the grader failed: {type(exc).__name__}: {exc}", "infra_error"
+        self.store.finish(job["id"], report=report, error=error, post_status=bool(self.config.forge_api),
+                          result=result)
+        LOG.info("graded", extra={"fields": {"job": job["id"], "status": report and report["status"],
+                                             "score": report and report["score"], "error": error}})

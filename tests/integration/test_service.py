@@ -1,0 +1,471 @@
+"""The grading service end to end, all real: `grader serve` under uvicorn on 127.0.0.1, bare git
+repositories on disk whose post-receive hook sends GitHub's signed `push` delivery, `git push` of a
+reference, a starter and a mistake, a loopback HTTP server standing in for GitHub's statuses API, the
+gradebook and a feedback page in headless Chromium, bad deliveries, and a SIGKILL with 20 pushes queued.
+
+The tests of this module run in order and share one service (module-scoped): each builds on the
+pushes before it. Student code runs in the local sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COURSE
+from tests.views.browser import chromium
+
+pytestmark = pytest.mark.slow
+
+SLUG, LATE_SLUG = "02-linear-regression", "05-backprop"
+SECRET = "webhook-secret-for-the-tests-0123456789"
+TOKEN = "instructor-token-for-the-tests-abcdef"
+FORGE_TOKEN = "forge-token-for-status-calls"
+GRADER = str(Path(sys.executable).with_name("grader"))
+GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "s@example.org", "GIT_COMMITTER_NAME": "Student",
+           "GIT_COMMITTER_EMAIL": "s@example.org", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+KILLED_PUSHES = 20
+
+HOOK = '''#!{python}
+"""post-receive: tell the grading service of each updated ref, as GitHub's webhook would."""
+import hashlib, hmac, json, sys, urllib.error, urllib.request, uuid
+REPO, URL, SECRET = {repo!r}, {url!r}, {secret!r}
+for line in sys.stdin:
+    before, after, ref = line.split()
+    body = json.dumps({{"ref": ref, "before": before, "after": after, "created": set(before) == {{"0"}},
+                       "deleted": set(after) == {{"0"}}, "forced": False,
+                       "repository": {{"full_name": REPO, "name": REPO.split("/")[1],
+                                      "clone_url": "https://github.com/" + REPO + ".git"}},
+                       "pusher": {{"name": "student", "email": "s@example.org"}},
+                       "sender": {{"login": "student"}},
+                       "head_commit": {{"id": after, "timestamp": "2026-12-01T10:00:00Z"}}}}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(URL, data=body, method="POST", headers={{
+        "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/test", "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": signature}})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            print("grader:", answer.status, answer.read().decode())
+    except urllib.error.HTTPError as exc:
+        print("grader:", exc.code, exc.read().decode())
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+class FakeForge:
+    """GitHub's `POST /repos/{owner}/{repo}/statuses/{sha}` on loopback, started only when asked."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.calls, self.server = port, [], None
+
+    def start(self) -> None:
+        calls = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                calls.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+class Service:
+    """`grader serve` as a child process: started, SIGKILLed and restarted on the same database."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port, self.proc = root, port, None
+        self.log = root / "service.log"
+
+    def start(self) -> None:
+        env = {**os.environ, "GRADER_WEBHOOK_SECRET": SECRET, "GRADER_INSTRUCTOR_TOKEN": TOKEN,
+               "GRADER_FORGE_TOKEN": FORGE_TOKEN}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([GRADER, "--course", str(COURSE), "serve", "--config",
+                                          str(self.root / "course.toml"), "--port", str(self.port),
+                                          "--sandbox", "local"], env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail(f"the service did not answer /healthz within 60 s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None
+                ) -> tuple[int, bytes, dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            answer = connection.getresponse()
+            return answer.status, answer.read(), dict(answer.getheaders())
+        finally:
+            connection.close()
+
+    def get(self, path: str, *, token: bool = False) -> tuple[int, bytes]:
+        status, body, _ = self.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"} if token else {})
+        return status, body
+
+    def jobs(self) -> list[dict]:
+        status, body = self.get("/api/jobs", token=True)
+        assert status == 200, body
+        return json.loads(body)
+
+    def wait_done(self, count: int, seconds: float = 240) -> list[dict]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            jobs = self.jobs()
+            if len(jobs) >= count and all(j["state"] == "done" for j in jobs):
+                return jobs
+            time.sleep(0.5)
+        pytest.fail(f"jobs not done within {seconds} s: {self.jobs()}\n{self.log.read_text()[-3000:]}")
+
+
+def signed_push(repo: str, commit: str, *, branch: str = "main", delivery: str | None = None,
+                secret: str = SECRET, clone_url: str | None = None) -> tuple[bytes, dict]:
+    body = json.dumps({"ref": f"refs/heads/{branch}", "before": "0" * 40, "after": commit, "deleted": False,
+                       "repository": {"full_name": repo, "clone_url": clone_url or f"https://github.com/{repo}.git"},
+                       "pusher": {"name": "student"}, "head_commit": {"id": commit}}).encode()
+    return body, {"Content-Type": "application/json", "X-GitHub-Event": "push",
+                  "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                  "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("service")
+    forge = FakeForge(free_port())
+    service = Service(root, free_port())
+    hook_url = f"http://127.0.0.1:{service.port}/hooks/github"
+    students = {"alice": ("Alice A.", True), "bob": ("Bob B.", True), "carol": ("Carol C.", True),
+                "dave": ("Dave D.", False)}
+    for name, (_, hooked) in students.items():
+        bare = root / "git" / "course" / f"{name}.git"
+        git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=root)
+        if hooked:
+            hook = bare / "hooks" / "post-receive"
+            hook.write_text(HOOK.format(python=sys.executable, repo=f"course/{name}", url=hook_url, secret=SECRET))
+            hook.chmod(0o755)
+    (root / "roster.csv").write_text("student,name,repository\n" + "".join(
+        f"{n},{full},course/{n}\n" for n, (full, _) in students.items()))
+    an_hour_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    (root / "course.toml").write_text(textwrap.dedent(f"""\
+        [service]
+        forge = "github"
+        clone_url = "file://{root}/git/{{repo}}.git"
+        forge_api = "http://127.0.0.1:{forge.port}"
+        public_url = "http://127.0.0.1:{service.port}"
+        database = "sqlite:///service.db"
+        roster = "roster.csv"
+        secret_env = "GRADER_WEBHOOK_SECRET"
+        instructor_token_env = "GRADER_INSTRUCTOR_TOKEN"
+        forge_token_env = "GRADER_FORGE_TOKEN"
+        workers = 1
+        max_body_kb = 256
+        keep = "last"
+        status_retry_seconds = 0.5
+        status_retry_max_seconds = 2
+
+        [late]
+        policy = "percent_per_day"
+        percent_per_day = 10
+
+        [assignments.{SLUG}]
+        branch = "main"
+        deadline = 2099-01-01T00:00:00Z
+
+        [assignments.{LATE_SLUG}]
+        branch = "hw05"
+        deadline = {an_hour_ago}
+        """))
+    service.start()
+    yield {"root": root, "forge": forge, "service": service, "commits": {}}
+    service.stop()
+    forge.stop()
+
+
+def push(world: dict, student: str, source: Path, *, branch: str = "main", note: str = "") -> str:
+    """Commit `source`'s files to the student's repository and `git push` them; the pushed sha."""
+    work = world["root"] / "work" / f"{student}-{branch}"
+    if not work.exists():
+        git("clone", "--quiet", str(world["root"] / "git" / "course" / f"{student}.git"), str(work),
+            cwd=world["root"])
+        git("checkout", "--quiet", "-B", branch, cwd=work)
+    for path in source.iterdir():
+        shutil.copy(path, work / path.name)
+    if note:
+        (work / "NOTES.md").write_text(note)
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", f"work on {branch}", cwd=work)
+    result = subprocess.run(["git", "push", "--quiet", "origin", f"HEAD:{branch}"], cwd=work, check=True,
+                            env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    world.setdefault("hook_output", []).append(result.stderr)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
+def test_ping_is_answered(world):
+    body = b'{"zen": "Keep it logically awesome.", "hook_id": 1}'
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    status, answer, _ = world["service"].request("POST", "/hooks/github", body, {
+        "X-GitHub-Event": "ping", "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": signature})
+    assert (status, json.loads(answer)) == (200, {"ignored": "ping"})
+
+
+def test_pushed_commits_score_what_grader_grade_gives(world):
+    """Does a `git push` of a reference, a starter and a mistake get each the score `grader grade` gives?"""
+    commits = world["commits"]
+    commits["alice"] = push(world, "alice", COURSE / "solutions" / SLUG)
+    commits["bob"] = push(world, "bob", COURSE / "assignments" / SLUG / "starter")
+    commits["carol"] = push(world, "carol", COURSE / "examples" / SLUG / "gradient-not-divided-by-n")
+    assert all("grader: 202" in out for out in world["hook_output"]), world["hook_output"]
+    jobs = world["service"].wait_done(3)
+    by_student = {j["student"]: j for j in jobs}
+    assert {s: by_student[s]["commit_sha"] for s in commits} == commits
+    sources = [f"file://{world['root']}/git/course/{s}.git#{commits[s]}" for s in ("alice", "bob", "carol")]
+    out = world["root"] / "cli-reports"
+    subprocess.run([GRADER, "--course", str(COURSE), "grade", SLUG, *sources, "--out", str(out),
+                    "--sandbox", "local", "--force"], check=True, capture_output=True)
+    cli = {json.loads(p.read_text())["submission"]["sha256"]: json.loads(p.read_text())
+           for p in out.glob("*.json")}
+    assert len(cli) == 3
+    for student, job in by_student.items():
+        status, page = world["service"].get(f"/gradebook/jobs/{job['id']}", token=True)
+        assert status == 200
+        assert job["result"] == "graded" and job["attempts"] == 1
+        expected = [r for r in cli.values() if r["score"] == job["score"]]
+        assert expected, f"{student}: service scored {job['score']}, grader grade gave " \
+                         f"{[r['score'] for r in cli.values()]}"
+    assert sorted(j["score"] for j in jobs) == sorted(r["score"] for r in cli.values()) == [0, 18, 38]
+
+
+def test_a_forge_that_is_down_is_retried_and_the_failure_shown(world):
+    """Is a status the forge could not take visible to the instructor, and delivered once it is back?"""
+    service, forge = world["service"], world["forge"]
+    time.sleep(1.5)   # a few retries against a closed port
+    failing = [j for j in service.jobs() if j["status_state"] == "pending"]
+    assert len(failing) == 3 and all(j["status_error"] and j["status_attempts"] >= 1 for j in failing)
+    status, page = service.get("/gradebook", token=True)
+    assert status == 200 and b"failed attempt" in page
+    forge.start()
+    deadline = time.monotonic() + 30
+    while any(j["status_state"] != "sent" for j in service.jobs()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert all(j["status_state"] == "sent" for j in service.jobs())
+    calls = {c["path"]: c for c in forge.calls}
+    assert len(forge.calls) == len(calls) == 3, forge.calls
+    for student, score, state in (("alice", 38, "success"), ("bob", 0, "failure"), ("carol", 18, "failure")):
+        call = calls[f"/repos/course/{student}/statuses/{world['commits'][student]}"]
+        assert call["headers"]["Authorization"] == f"Bearer {FORGE_TOKEN}"
+        body = call["body"]
+        assert set(body) == {"state", "target_url", "description", "context"}
+        assert body["state"] == state and body["context"] == f"dl-grader/{SLUG}"
+        assert body["description"] == f"{score}/38 points" and len(body["description"]) <= 140
+        assert body["target_url"].startswith(f"http://127.0.0.1:{service.port}/feedback/")
+        world.setdefault("links", {})[student] = body["target_url"]
+
+
+def test_feedback_page_is_the_students_copy(world, tmp_path):
+    service = world["service"]
+    link = world["links"]["carol"]
+    status, page = service.get(link.split(str(service.port), 1)[1])
+    assert status == 200 and b"Score: 18 / 38 points" in page
+    assert b"Hidden test: its details are not shown." in page
+    dom = chromium_url(link, tmp_path)
+    assert 'id="score"' in dom and "18 / 38" in dom
+    assert service.get("/feedback/not-a-real-link")[0] == 404
+
+
+def chromium_url(url: str, tmp_path: Path) -> str:
+    """Headless Chromium's DOM of a page the service serves (the shared helper opens files)."""
+    page = tmp_path / "open.html"
+    page.write_text(f'<!DOCTYPE html><meta http-equiv="refresh" content="0; url={url}">')
+    return chromium(page, "--dump-dom", "--virtual-time-budget=5000")
+
+
+def test_gradebook_in_chromium_and_as_csv(world, tmp_path):
+    service = world["service"]
+    dom = chromium_url(f"http://127.0.0.1:{service.port}/login?token={TOKEN}", tmp_path)
+    assert 'id="gradebook"' in dom, dom[:2000]
+    for student, points in (("alice", "38"), ("bob", "0"), ("carol", "18")):
+        row = dom.split(f'data-student="{student}"', 1)[1].split("</tr>", 1)[0]
+        assert f'data-assignment="{SLUG}" data-points="{points}"' in row
+    assert service.get("/gradebook.csv")[0] == 401
+    status, text = service.get("/gradebook.csv", token=True)
+    lines = text.decode().splitlines()
+    assert lines[0] == f"student,name,{SLUG},{LATE_SLUG},late,total"
+    assert lines[1].startswith("(max points),,38,")
+    assert "alice,Alice A.,38,,,38" in lines and "carol,Carol C.,18,,,18" in lines
+
+
+def test_wrong_missing_signature_unknown_repo_and_big_body_are_refused(world):
+    service = world["service"]
+    before = len(service.jobs())
+    body, headers = signed_push("course/dave", "a" * 40, secret="not-the-secret-at-all-0123")
+    assert service.request("POST", "/hooks/github", body, headers)[0] == 401
+    del headers["X-Hub-Signature-256"]
+    assert service.request("POST", "/hooks/github", body, headers)[0] == 401
+    body, headers = signed_push("course/mallory", "b" * 40)
+    status, answer, _ = service.request("POST", "/hooks/github", body, headers)
+    assert status == 403 and b"not on the course roster" in answer
+    assert big_body_status(service.port) == 413
+    assert len(service.jobs()) == before
+    log = service.log.read_text()
+    assert "course/mallory is not on the course roster" in log
+
+
+def big_body_status(port: int) -> int:
+    """Send a signed-looking 20 MB body and read the answer the service gives (before it is all sent)."""
+    size = 20 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(f"POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"X-GitHub-Event: push\r\nX-Hub-Signature-256: sha256={'0' * 64}\r\n"
+                     f"Content-Length: {size}\r\n\r\n".encode())
+        try:
+            chunk = b"x" * 65536
+            for _ in range(size // len(chunk)):
+                conn.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the service answered and closed before reading it all, as it should
+        answer = conn.recv(4096)
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_redeliveries_are_not_graded_twice(world):
+    service, commits = world["service"], world["commits"]
+    before = len(service.jobs())
+    body, headers = signed_push("course/alice", commits["alice"])   # same repo + commit, new delivery id
+    status, answer, _ = service.request("POST", "/hooks/github", body, headers)
+    assert status == 200 and json.loads(answer)["duplicate"] is True
+    dave = git("rev-parse", "HEAD", cwd=_dave_work(world, 1)[0])
+    body, headers = signed_push("course/dave", dave, delivery="delivery-1")
+    assert service.request("POST", "/hooks/github", body, headers)[0] == 202
+    assert service.request("POST", "/hooks/github", body, headers)[0] == 200          # the same delivery again
+    body, headers = signed_push("course/dave", "c" * 40, delivery="delivery-1")      # its id, another body
+    assert service.request("POST", "/hooks/github", body, headers)[0] == 200
+    jobs = service.wait_done(before + 1)
+    assert len(jobs) == before + 1 and [j["commit_sha"] for j in jobs].count(dave) == 1
+
+
+def test_a_payload_naming_another_students_repository_grades_nothing_for_anyone(world):
+    """Alice's commit announced as Bob's (with Alice's clone URL in the payload): Bob's roster
+    repository is fetched, the commit is not there, nothing is graded and Bob's grade is unchanged."""
+    service, commits = world["service"], world["commits"]
+    alice_url = f"file://{world['root']}/git/course/alice.git"
+    body, headers = signed_push("course/bob", commits["alice"], clone_url=alice_url)
+    status, answer, _ = service.request("POST", "/hooks/github", body, headers)
+    assert status == 202
+    job = next(j for j in service.wait_done(len(service.jobs())) if j["id"] == json.loads(answer)["job"])
+    assert (job["student"], job["result"], job["score"]) == ("bob", "fetch_error", None)
+    assert "course/bob" in job["error"]
+    lines = service.get("/gradebook.csv", token=True)[1].decode().splitlines()
+    assert "bob,Bob B.,0,,,0" in lines
+
+
+def test_branches_map_to_assignments_and_late_pushes_are_flagged(world):
+    service = world["service"]
+    before = len(service.jobs())
+    push(world, "alice", COURSE / "solutions" / SLUG, branch="experiment", note="trying")
+    assert "ignored" in world["hook_output"][-1] and "experiment" in world["hook_output"][-1]
+    assert len(service.jobs()) == before
+    sha = push(world, "alice", COURSE / "solutions" / LATE_SLUG, branch="hw05")
+    jobs = service.wait_done(before + 1)
+    job = next(j for j in jobs if j["commit_sha"] == sha)
+    assert job["assignment"] == LATE_SLUG and job["late_seconds"] > 3000 and job["score"] == 66
+    lines = service.get("/gradebook.csv", token=True)[1].decode().splitlines()
+    assert f"alice,Alice A.,38,59.4,{LATE_SLUG},97.4" in lines   # 10% per started day, in the gradebook only
+    assert b"66 / 66 points" in service.get(f"/gradebook/jobs/{job['id']}", token=True)[1]   # report unchanged
+
+
+def _dave_work(world: dict, count: int) -> tuple[Path, list[str]]:
+    """Dave's repository (no hook: its deliveries are sent by the test) with `count` new commits."""
+    work = world["root"] / "work" / "dave"
+    if not work.exists():
+        git("clone", "--quiet", str(world["root"] / "git" / "course" / "dave.git"), str(work), cwd=world["root"])
+        git("checkout", "--quiet", "-B", "main", cwd=work)
+    shas = []
+    for n in range(count):
+        for path in (COURSE / "solutions" / SLUG).iterdir():
+            shutil.copy(path, work / path.name)
+        (work / "NOTES.md").write_text(f"attempt {time.time_ns()} {n}\n")
+        git("add", "-A", cwd=work)
+        git("commit", "--quiet", "-m", f"attempt {n}", cwd=work)
+        shas.append(git("rev-parse", "HEAD", cwd=work))
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    return work, shas
+
+
+def test_sigkill_with_queued_pushes_then_restart_grades_each_exactly_once(world):
+    service = world["service"]
+    _, shas = _dave_work(world, KILLED_PUSHES)
+    before = len(service.jobs())
+    latencies = []
+    for sha in shas:
+        body, headers = signed_push("course/dave", sha)
+        started = time.perf_counter()
+        status, _, _ = service.request("POST", "/hooks/github", body, headers)
+        latencies.append(time.perf_counter() - started)
+        assert status == 202
+    service.kill()
+    print(f"\n202 latency for {len(shas)} pushes: median {sorted(latencies)[len(latencies) // 2] * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms")
+    assert max(latencies) < 1.0
+    service.start()
+    jobs = service.wait_done(before + KILLED_PUSHES, seconds=600)
+    mine = [j for j in jobs if j["commit_sha"] in shas]
+    assert sorted(j["commit_sha"] for j in mine) == sorted(shas)
+    assert all(j["result"] == "graded" and j["score"] == 38 for j in mine)
+    assert sum(j["attempts"] > 1 for j in mine) <= 1     # at most the one that was running when killed
+    if any(j["attempts"] > 1 for j in mine):
+        assert "requeued jobs a stopped service left running" in service.log.read_text()
