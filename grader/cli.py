@@ -196,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_nbgrader_commands(sub)
     __import__("grader.interop.cli", fromlist=["register"]).register(sub)  # gradescope, prairielearn, similarity
     __import__("grader.service.command", fromlist=["register"]).register(sub)  # `grader serve`
+    __import__("grader.pipeline.worker", fromlist=["register"]).register(sub)  # worker, --cluster
     __import__("grader.authoring.new", fromlist=["register"]).register(sub)  # `grader new`
     return parser
 
