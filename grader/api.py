@@ -12,15 +12,16 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import grader
+from grader import jobdirs
 from grader.errors import SubmissionError
 from grader.ingest import Workspace, ingest, submission_name
 from grader.report.build import build_report, fingerprint
@@ -39,12 +40,15 @@ def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate
           visibility: str = "all", name: str | None = None, previous: Path | None = None) -> dict:
     """The report for `source`. With `previous` (a report path) a current report there is reused."""
     started = time.time()
+    jobdirs.sweep_once()  # residue of graders that were killed: their job folders and workspaces
     name = name or submission_name(source)
     workspace, invalid = None, None
     try:
         workspace = ingest(source, spec)
     except SubmissionError as exc:
         invalid = str(exc)
+    except Exception as exc:  # ingest's own bug, not the submission's fault: this one is an infra_error
+        return failure_report(spec, name, f"ingest failed: {type(exc).__name__}: {exc}", started=started)
     try:
         key = report_key(spec, workspace.sha256 if workspace else None, invalid, sandbox, visibility)
         if previous is not None and (cached := current_report(previous, key)):
@@ -76,6 +80,22 @@ def finish_report(spec: AssignmentSpec, *, name: str, workspace: Workspace | Non
                     "files": list(workspace.files) if workspace else []},
         outcome=outcome, started=started, finished=time.time(), fingerprint=key,
         status=status, reason=reason)
+
+
+def failure_report(spec: AssignmentSpec, name: str, reason: str, *, started: float | None = None) -> dict:
+    """An infra_error report for a submission the grader could not handle: the batch's last resort."""
+    now = time.time()
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")[:4000]
+    try:
+        assignment_sha = assignment_hash(spec)
+    except OSError:
+        assignment_sha = "0" * 64
+    return build_report(
+        assignment={"id": spec.id, "title": spec.title, "sha256": assignment_sha},
+        submission={"name": name or "unnamed", "sha256": None, "files": []},
+        outcome={}, started=started or now, finished=now,
+        fingerprint=fingerprint(reason, assignment_sha, grader.__version__), status="infra_error",
+        reason=f"the grader failed on this submission: {reason}")
 
 
 def _status(outcome: dict, invalid: str | None) -> tuple[str, str | None]:
@@ -117,31 +137,40 @@ def watch_for_ctrl_c() -> None:
 def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str) -> dict:
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
-    with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
-        job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
-               "isolate": isolate, "visibility": visibility, "invalid": invalid,
-               "workspace": str(workspace.path) if workspace else None,
-               "result": str(Path(tmp) / "result.json")}
-        (Path(tmp) / "job.json").write_text(json.dumps(job))
-        limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
-        with open(Path(tmp) / "judge.log", "w+b") as log:
-            try:
-                proc = subprocess.run([sys.executable, "-m", "grader.judge.session", str(Path(tmp) / "job.json")],
-                                      stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
-                                      env={**os.environ, **JUDGE_ENV})
-            except subprocess.TimeoutExpired:
-                return {"infra_error": f"the judge did not finish within {limit:g} s"}
-            log.seek(0)
-            tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
-        result = Path(job["result"])
-        if proc.returncode == -signal.SIGINT and USER_INTERRUPT.wait(timeout=2):
-            # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
-            # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
-            # (A SIGINT from anywhere else, the grader itself not interrupted, stays an infra_error.)
-            raise KeyboardInterrupt
-        if proc.returncode != 0 or not result.exists():
-            return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
-        return json.loads(result.read_text())
+    tmp = jobdirs.make_job_dir("grader-job-")
+    try:
+        return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
+                         visibility=visibility)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+              sandbox: str, isolate: bool, visibility: str) -> dict:
+    job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
+           "isolate": isolate, "visibility": visibility, "invalid": invalid,
+           "workspace": str(workspace.path) if workspace else None,
+           "result": str(Path(tmp) / "result.json")}
+    (Path(tmp) / "job.json").write_text(json.dumps(job))
+    limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
+    with open(Path(tmp) / "judge.log", "w+b") as log:
+        try:
+            proc = subprocess.run([sys.executable, "-m", "grader.judge.session", str(Path(tmp) / "job.json")],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
+                                  env={**os.environ, **JUDGE_ENV})
+        except subprocess.TimeoutExpired:
+            return {"infra_error": f"the judge did not finish within {limit:g} s"}
+        log.seek(0)
+        tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
+    result = Path(job["result"])
+    if proc.returncode == -signal.SIGINT and USER_INTERRUPT.wait(timeout=2):
+        # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
+        # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
+        # (A SIGINT from anywhere else, the grader itself not interrupted, stays an infra_error.)
+        raise KeyboardInterrupt
+    if proc.returncode != 0 or not result.exists():
+        return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
+    return json.loads(result.read_text())
 
 
 @functools.cache

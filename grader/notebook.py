@@ -10,7 +10,9 @@ fails the import exactly as the same line in a .py would. Outputs, metadata and 
 chose are ignored. The notebook file may be up to MAX_NOTEBOOK_BYTES (outputs make notebooks large);
 the generated module must meet the assignment's `files.max_kb` like any .py. Anything that is not a
 readable notebook (bad JSON, an unknown nbformat major version, a zip renamed .ipynb, a file over the
-cap, an assignment that needs several files) raises `SubmissionError` with a reason naming the file.
+cap, an assignment that needs several files, a cell holding a lone surrogate that no file can store,
+code nested so deep that parsing it exhausts the parser) raises `SubmissionError` with a reason naming
+the file and the cell.
 This module must never import, exec or eval anything from the notebook, and never trust its outputs or
 metadata for grading.
 """
@@ -41,7 +43,16 @@ def notebook_entries(source: Path, spec: Any, caps: Any) -> dict[str, bytes]:
     """{the assignment's file name: module bytes} for the notebook at `source`."""
     target = target_file(spec.files, source)
     raw = read_capped(source)
-    code = module_source(parse_notebook(raw, source), source.name).encode("utf-8")
+    nb = parse_notebook(raw, source)
+    size = sum(len(code.encode("utf-8")) for _, code in code_cells(nb))
+    if size > caps.max_file:  # checked before any parsing: the module could not be longer than its cells
+        raise SubmissionError(f"{source}: the code cells hold {size >> 10} KB, over the limit of "
+                              f"{caps.max_file >> 10} KB per file (files.max_kb)")
+    try:
+        code = module_source(nb, source.name).encode("utf-8")
+    except (RecursionError, MemoryError):
+        raise SubmissionError(f"{source}: a code cell is nested too deeply for the grader to read it; "
+                              "simplify the deepest expression") from None
     return {target: caps.take(target, len(code), lambda: code)}
 
 
@@ -111,6 +122,17 @@ def _check_cells(nb: Any, source: Path) -> None:
             raise SubmissionError(f"{source}: cell {index} is not a notebook cell")
         if not isinstance(cell.get("source", ""), str):
             raise SubmissionError(f"{source}: cell {index} has a source that is not text")
+        _check_text(cell.get("source", ""), index, source)
+
+
+def _check_text(text: str, index: int, source: Path) -> None:
+    """JSON can spell a lone surrogate (\\ud800) that no UTF-8 file, and so no module, can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start].encode("unicode_escape").decode("ascii")
+        raise SubmissionError(f"{source}: cell {index} holds {bad}, half of a surrogate pair, which is "
+                              "not text; delete that character and save again") from None
 
 
 def code_cells(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -140,7 +162,7 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
     transformed = _ipython_to_python(source)
     try:
         tree = ast.parse(transformed)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return source, []  # the module will fail to import exactly as the .py form would
     found = _ipython_statements(tree)
     if not found:
@@ -159,6 +181,8 @@ def _ipython_to_python(source: str) -> str:
 
     try:
         return TransformerManager().transform_cell(source)
+    except (RecursionError, MemoryError):
+        raise  # too deep for any parser: the caller refuses the notebook with a message
     except Exception:  # a cell IPython cannot parse either: leave it to fail like the .py would
         return source
 
@@ -242,7 +266,7 @@ def split_module(code: str) -> list[str]:
     """Cut a module into cells at top-level statements, as a student's notebook would hold it."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [code]
     lines = code.splitlines(keepends=True)
     starts = [_first_line_of(node) for node in tree.body] or [1]

@@ -161,6 +161,19 @@ def pack(message: dict, blobs: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+def _bare_constant(name: str) -> Any:
+    # `pack` never writes NaN or Infinity bare (non-finite floats cross tagged, as {"$f": "nan"}), so
+    # a frame that holds one was forged; refused here, it can reach no report and no check.
+    raise WireError(f"malformed frame: a bare {name} (non-finite numbers cross tagged)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf: as forged as a bare Infinity
+        raise WireError(f"malformed frame: {text[:20]} is not a finite number")
+    return value
+
+
 # The error type the runner reports when a function's result cannot be encoded; the judge words it.
 UNSENDABLE = "UnsendableValue"
 
@@ -195,8 +208,9 @@ class Channel:
         budget = [self.max_frame_bytes]
         json_len, n_blobs = struct.unpack(">II", self._read(8, deadline, budget))
         try:
-            message = json.loads(self._read(json_len, deadline, budget))
-        except ValueError as exc:
+            message = json.loads(self._read(json_len, deadline, budget), parse_constant=_bare_constant,
+                                 parse_float=_finite_float)
+        except (ValueError, RecursionError) as exc:
             raise WireError(f"malformed frame: {exc}") from None
         if not isinstance(message, dict):
             raise WireError("malformed frame: message is not an object")

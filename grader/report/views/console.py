@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from grader.report.views.textsafe import escape_strings
+
 SYMBOL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_run": "NOT RUN"}
 
 
 def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> str:
+    report = escape_strings(report)  # no text from the submission can steer the terminal
     lines = [f"{report['assignment']['title']} ({report['assignment']['id']}): "
              f"{report['submission']['name']}"]
     if report["status"] != "graded":

@@ -1,0 +1,119 @@
+"""The temporary folders a grader makes (jobs, workspaces, clones): made with their owner's name on
+them, and removed by the next grader once that owner is dead.
+
+Each folder holds OWNER_FILE: the host, the pid and the pid's start time (so a reused pid is not
+mistaken for the owner). `remove_stale` deletes `grader-*` folders in the temp folder whose owner on
+this host is gone, as the Docker backend does for containers: residue of a killed grader (kill -9,
+a lost machine) is cleaned up by the next grader that starts. It never removes a folder whose owner is
+alive, one made on another host (a shared temp folder), or one without an owner file that is younger
+than LEGACY_SECONDS (it may be being created right now).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+OWNER_FILE = ".grader-owner.json"
+PREFIX = "grader-"
+# A folder without an owner file (from an older grader, or one mid-creation) is left this long.
+LEGACY_SECONDS = 24 * 3600
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of `pid` in clock ticks since boot (Linux), None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None if not _exists(pid) else ""
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the name before ')' may hold spaces
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_record(pid: int | None = None) -> dict:
+    pid = os.getpid() if pid is None else pid
+    return {"host": socket.gethostname(), "pid": pid, "start": process_start(pid)}
+
+
+def make_job_dir(prefix: str) -> Path:
+    """A new folder `<tmp>/<prefix>XXXX` that carries this process as its owner."""
+    if not prefix.startswith(PREFIX):
+        raise ValueError(f"job folders are named {PREFIX}*, not {prefix}*")
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    (folder / OWNER_FILE).write_text(json.dumps(owner_record()))
+    return folder
+
+
+def owner_alive(record: dict) -> bool:
+    """Whether the process named by `record` still runs (a different start time means a reused pid)."""
+    pid = record.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    start = process_start(pid)
+    if start is None:
+        return False
+    return not (start and record.get("start") and start != record["start"])
+
+
+def is_stale(folder: Path, *, now: float | None = None) -> bool:
+    try:
+        record = json.loads((folder / OWNER_FILE).read_text())
+    except FileNotFoundError:
+        try:
+            age = (now or time.time()) - folder.stat().st_mtime
+        except OSError:
+            return False
+        return age > LEGACY_SECONDS
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("host") != socket.gethostname():
+        return False
+    return not owner_alive(record)
+
+
+def remove_stale(tmp: Path | None = None) -> list[Path]:
+    """Remove the grader folders in `tmp` (the temp folder) whose owner died; the folders removed."""
+    tmp = Path(tmp or tempfile.gettempdir())
+    removed = []
+    try:
+        candidates = [p for p in tmp.iterdir() if p.name.startswith(PREFIX)]
+    except OSError:
+        return removed
+    for folder in candidates:
+        if folder.is_dir() and not folder.is_symlink() and is_stale(folder):
+            _force_remove(folder)
+            removed.append(folder)
+    return removed
+
+
+def _force_remove(folder: Path) -> None:
+    """rmtree that also gets through folders a jailed runner left read-only."""
+    def unlock(func, path, _exc) -> None:  # noqa: ANN001 (shutil's onerror signature)
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            func(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(folder, onerror=unlock)
+
+
+@functools.cache
+def sweep_once() -> int:
+    """remove_stale once per process (the first grade of a batch, or a one-off `grader grade`)."""
+    return len(remove_stale())
