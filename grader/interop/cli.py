@@ -16,6 +16,7 @@ OK, USAGE, INFRA = 0, 2, 3
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the `grader` parser's subcommands."""
     _gradescope(sub)
+    _prairielearn(sub)
 
 
 def _gradescope(sub: argparse._SubParsersAction) -> None:
@@ -65,4 +66,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not written:
         print(f"grader: no results.json: {report['status']}: {report['reason']}", file=sys.stderr)
         return INFRA
+    return OK
+
+
+def _prairielearn(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser(
+        "prairielearn", help="PrairieLearn external grader: grade /grade/student into results.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  # the question's externalGradingOptions.entrypoint:\n"
+               "  python3 -m grader --course /grade/serverFilesCourse/course prairielearn run 05-backprop\n"
+               "  grader prairielearn convert reports/alice.json --out results.json")
+    commands = group.add_subparsers(title="prairielearn commands", metavar="COMMAND")
+    p = commands.add_parser("run", help="grade ROOT/student, write ROOT/results/results.json")
+    p.add_argument("assignment")
+    p.add_argument("--root", type=Path, default=Path("/grade"), help="PrairieLearn's job folder (default /grade)")
+    p.set_defaults(run=_cmd_pl_run)
+    p = commands.add_parser("convert", help="one report as PrairieLearn's results.json")
+    p.add_argument("report", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(run=_cmd_pl_convert)
+    group.set_defaults(run=lambda args: group.print_help() or USAGE)
+
+
+def _cmd_pl_run(args: argparse.Namespace) -> int:
+    from grader.interop.prairielearn import run_in_prairielearn
+    from grader.spec import find_assignment
+
+    spec = find_assignment(args.course, args.assignment)
+    report, written = run_in_prairielearn(spec, args.root)
+    # PrairieLearn may show the job's output to the student: one line, nothing hidden, no paths.
+    score = "no score" if report["score"] is None else f"{report['score']:g}/{report['max_score']:g}"
+    print(f"{spec.id}: {score} ({report['status']})")
+    if not written:
+        from grader.report.views.redact import strip_paths
+
+        print(f"grader: no results.json, this is not a grade: {report['status']}: "
+              f"{strip_paths(report['reason'])}", file=sys.stderr)
+        return INFRA
+    return OK
+
+
+def _cmd_pl_convert(args: argparse.Namespace) -> int:
+    import json
+
+    from grader.report.views.prairielearn import to_prairielearn
+    from grader.report.write import read_report
+
+    text = json.dumps(to_prairielearn(read_report(args.report)), indent=2, allow_nan=False) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
     return OK

@@ -12,15 +12,11 @@ Gradescope then shows an autograder failure, never a zero. It never scores anyth
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib.metadata
 import json
 import os
-import signal
 import stat
-import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -31,7 +27,6 @@ from grader.spec import AssignmentSpec
 JUDGE_REQUIREMENTS = ("pytest", "numpy", "jsonschema", "nbformat")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed timestamps: the same course gives the same zip, byte for byte
-PR_SET_CHILD_SUBREAPER = 36
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image (network available).
@@ -117,70 +112,14 @@ def _add(archive: zipfile.ZipFile, name: str, data: str | bytes, *, executable: 
 
 def run_in_gradescope(spec: AssignmentSpec, submission: Path, results: Path, *,
                       reap: bool = True) -> tuple[dict, bool]:
-    """Grade `submission`, write `results` (unless the report has no score); (report, written).
-
-    Student code may run unjailed here (as root, in Gradescope's container), so with `reap` every
-    process it left behind (a daemon it forked) is killed before results.json is written: nothing of
-    the student's runs afterwards. `reap` makes this process a subreaper: the command's, not a test's.
-    """
-    from grader.api import grade
+    """Grade `submission`, write `results` (unless the report has no score); (report, written)."""
+    from grader.interop.container import grade_in_container, write_json
     from grader.report.views.gradescope import to_gradescope
-    from grader.sandbox.local import isolation_available
 
-    if reap:
-        _become_subreaper()
-    jailed = isolation_available() is None
-    report = grade(spec, submission, sandbox="local", isolate=jailed, name="submission")
-    if reap:
-        _kill_descendants()
+    report, sandbox = grade_in_container(spec, submission, reap=reap)
     if report["score"] is None:
         return report, False
     result = to_gradescope(report)
-    result["extra_data"]["sandbox"] = "local, jailed" if jailed else "local, rlimits only (no namespaces here)"
-    results.parent.mkdir(parents=True, exist_ok=True)
-    tmp = results.with_name(f".{results.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, results)
+    result["extra_data"]["sandbox"] = sandbox
+    write_json(result, results)
     return report, True
-
-
-def _become_subreaper() -> None:
-    """Orphans of our children (a daemon the student's code forked) become ours, so they can be found."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def _kill_descendants() -> None:
-    """SIGKILL every process below this one (Linux /proc); a no-op elsewhere."""
-    for _ in range(3):
-        victims = _descendants(os.getpid())
-        if not victims:
-            return
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-        for pid in victims:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-
-
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat_line = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat_line.rsplit(")", 1)[-1].split()
-        if fields and fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    found, frontier = [], {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier}
-        found += sorted(frontier)
-    return found
