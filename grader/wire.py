@@ -23,6 +23,9 @@ from typing import Any, Callable
 import numpy as np
 
 MAX_DEPTH = 32
+# The JSON part of a frame carries plain values (arrays travel as blobs). Parsed, JSON grows ~30-fold
+# (a list of 30 million empty lists from a 60 MB frame is gigabytes), so it has a cap of its own.
+MAX_JSON_BYTES = 4 << 20
 # Numeric, boolean and unicode dtypes are plain data; object, void (structured) and datetime are not
 # accepted, so a frame can never smuggle a pickle or an exotic buffer into the judge.
 ALLOWED_KINDS = frozenset("biufcU")
@@ -130,35 +133,68 @@ def _key(k: Any) -> str | int:
     return k
 
 
-def _npy_bytes(a: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    # Viewed as the base class first: what crosses is always plain numbers, never a subclass's behaviour.
-    np.save(buf, a.view(np.ndarray), allow_pickle=False)
-    return buf.getvalue()
+def _npy_bytes(a: np.ndarray) -> np.ndarray:
+    """The `.npy` bytes of `a`: header and data written once into a buffer of the exact size.
+
+    (np.save into a BytesIO grows the buffer as it goes: thousands of page faults and a copy more per
+    10 MB.) Viewed as the base class first: what crosses is always plain numbers, never a subclass's
+    behaviour."""
+    base = a.view(np.ndarray)
+    if not (base.flags.c_contiguous or base.flags.f_contiguous):
+        base = np.ascontiguousarray(base)
+    header = io.BytesIO()
+    fields = np.lib.format.header_data_from_array_1_0(base)
+    try:
+        np.lib.format.write_array_header_1_0(header, fields)
+    except ValueError:  # a header over 64 KiB (a very long shape or dtype) needs format 2.0
+        header = io.BytesIO()
+        np.lib.format.write_array_header_2_0(header, fields)
+    head = header.getvalue()
+    out = np.empty(len(head) + base.nbytes, dtype=np.uint8)  # a buffer never zero-filled first
+    out[: len(head)] = np.frombuffer(head, dtype=np.uint8)
+    body = out[len(head):].view(base.dtype) if base.dtype.itemsize else out[len(head):len(head)]
+    body[...] = base.ravel(order="F" if fields["fortran_order"] else "C")
+    return out
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+_MAX_HEAD = 12 + 65536  # magic, version and length fields, and the longest header we ever write
 
 
 def _npy_array(blobs: list[bytes], index: Any) -> np.ndarray:
+    """The array in blob `index`, viewing the received buffer (no copy): header checked, data sized."""
     if type(index) is not int or not 0 <= index < len(blobs):
         raise WireError("array reference out of range in frame")
+    blob = blobs[index]
     try:
-        arr = np.lib.format.read_array(io.BytesIO(blobs[index]), allow_pickle=False)
+        head = io.BytesIO(bytes(memoryview(blob)[:_MAX_HEAD]))
+        version = np.lib.format.read_magic(head)
+        if version not in _HEADER_READERS:
+            raise ValueError(f"format version {version} is not one the grader writes")
+        shape, fortran, dtype = _HEADER_READERS[version](head)
     except Exception as exc:  # any parse failure is the sender's fault, reported as a protocol error
         raise WireError(f"unreadable array in frame: {exc}") from None
-    if arr.dtype.kind not in ALLOWED_KINDS:
-        raise WireError(f"array of dtype {arr.dtype} is not accepted")
-    return np.asarray(arr)
+    if dtype.kind not in ALLOWED_KINDS or dtype.hasobject:
+        raise WireError(f"array of dtype {dtype} is not accepted")
+    count, offset = math.prod(shape), head.tell()
+    if len(blob) - offset != count * dtype.itemsize:
+        raise WireError(f"unreadable array in frame: {len(blob) - offset} bytes of data for shape {shape} "
+                        f"of {dtype}")
+    arr = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 # ---------------------------------------------------------------------------------------------------
 # messages <-> frames
 
 
-def pack(message: dict, blobs: list[bytes]) -> bytes:
+def pack(message: dict, blobs: list[bytes]) -> list[bytes]:
+    """A whole frame as the buffers to write in order (blobs are not copied into one string)."""
     body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
     parts = [struct.pack(">II", len(body), len(blobs)), body]
     for blob in blobs:
         parts += [struct.pack(">Q", len(blob)), blob]
-    return b"".join(parts)
+    return parts
 
 
 def _bare_constant(name: str) -> Any:
@@ -191,22 +227,26 @@ class Channel:
     def send(self, message: dict, blobs: list[bytes] = (), *, deadline: float | None = None) -> None:
         self.send_frame(pack(message, list(blobs)), deadline=deadline)
 
-    def send_frame(self, frame: bytes, *, deadline: float | None = None) -> None:
-        """Write a frame made by `pack`."""
-        data = memoryview(frame)
-        while data:
-            self._wait(self.write_fd, deadline, write=True)
-            try:
-                n = os.write(self.write_fd, data[: 1 << 20])
-            except (BrokenPipeError, ConnectionResetError):
-                raise ChannelClosed("the other side closed the channel") from None
-            except BlockingIOError:
-                continue
-            data = data[n:]
+    def send_frame(self, frame: list[bytes], *, deadline: float | None = None) -> None:
+        """Write a frame made by `pack`, buffer by buffer."""
+        for part in frame:
+            data = memoryview(part).cast("B")
+            while data:
+                self._wait(self.write_fd, deadline, write=True)
+                try:
+                    n = os.write(self.write_fd, data[: 1 << 20])
+                except (BrokenPipeError, ConnectionResetError):
+                    raise ChannelClosed("the other side closed the channel") from None
+                except BlockingIOError:
+                    continue
+                data = data[n:]
 
     def receive(self, *, deadline: float | None = None) -> tuple[dict, list[bytes]]:
         budget = [self.max_frame_bytes]
         json_len, n_blobs = struct.unpack(">II", self._read(8, deadline, budget))
+        if json_len > MAX_JSON_BYTES:
+            raise WireError(f"the plain values in a frame take {json_len} bytes of JSON, over the limit of "
+                            f"{MAX_JSON_BYTES} (return large data as numpy arrays)")
         try:
             message = json.loads(self._read(json_len, deadline, budget), parse_constant=_bare_constant,
                                  parse_float=_finite_float)
@@ -217,27 +257,29 @@ class Channel:
         blobs = []
         for _ in range(n_blobs):
             (size,) = struct.unpack(">Q", self._read(8, deadline, budget))
-            blobs.append(self._read(size, deadline, budget))
+            blobs.append(self._read(size, deadline, budget, raw=True))
         return message, blobs
 
-    def _read(self, n: int, deadline: float | None, budget: list[int]) -> bytes:
+    def _read(self, n: int, deadline: float | None, budget: list[int], *, raw: bool = False) -> Any:
+        """Exactly n bytes, read straight into one buffer of that size: a bytearray, or with `raw` an
+        uninitialised uint8 array (a blob: arrays then view it, and nothing is zero-filled first)."""
         budget[0] -= n
         if budget[0] < 0:
             raise WireError(f"frame larger than the limit of {self.max_frame_bytes} bytes")
-        chunks, missing = [], n
-        while missing:
+        buffer = np.empty(n, dtype=np.uint8) if raw else bytearray(n)
+        view, filled = memoryview(buffer), 0
+        while filled < n:
             self._wait(self.read_fd, deadline, write=False)
             try:
-                chunk = os.read(self.read_fd, min(missing, 1 << 20))
+                got = os.readv(self.read_fd, [view[filled: filled + (1 << 20)]])
             except BlockingIOError:
                 continue
             except ConnectionResetError:
-                chunk = b""
-            if not chunk:
+                got = 0
+            if not got:
                 raise ChannelClosed("the other side closed the channel")
-            chunks.append(chunk)
-            missing -= len(chunk)
-        return b"".join(chunks)
+            filled += got
+        return buffer
 
     @staticmethod
     def _wait(fd: int, deadline: float | None, *, write: bool) -> None:

@@ -10,4 +10,5 @@ test-docker: image  ## the docker backend's tests on a real engine (they fail, n
 
 bench: image  ## sandbox overhead: docker vs local vs unsandboxed, call round trips, batch of 50 at -j1/-j2
 	$(PY) bench/startup.py
+	$(PY) bench/frames.py
 	$(PY) bench/sandbox.py $(if $(N),--batch $(N))
