@@ -38,7 +38,7 @@ from grader.service.config import ServiceConfig
 from grader.service.forge import StatusPoster, outcome
 from grader.service.gradebook import gradebook, max_points, to_csv
 from grader.service.store import Store
-from grader.service.worker import Worker
+from grader.service.worker import GradeFunction, Worker
 
 LOG = logging.getLogger("grader.service")
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -183,10 +183,14 @@ def _when(seconds: float | None) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
-    """The ASGI app; its lifespan starts the grading worker and the status poster and stops them."""
+def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFunction | None = None
+               ) -> Starlette:
+    """The ASGI app; its lifespan starts the grading worker and the status poster and stops them.
+
+    `grade` is where grading runs (default `grader.api.grade` here; a cluster executor's `grade`)."""
     store = store or Store(config.database)
-    service = Service(config, store, Worker(config, store), StatusPoster(config, store))
+    worker = Worker(config, store, grade) if grade else Worker(config, store)
+    service = Service(config, store, worker, StatusPoster(config, store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

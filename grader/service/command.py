@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--sandbox", choices=["auto", "local", "docker"],
                    help="where student code runs (default: course.toml's, else auto)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Dask cluster: tcp://HOST:8786 or local:N (default: $GRADER_CLUSTER, "
+                        "else course.toml's `workers` threads on this machine)")
     p.set_defaults(run=run_serve)
 
 
@@ -55,6 +58,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from grader.pipeline.executors import open_executor
     from grader.sandbox import choose_sandbox
     from grader.service.app import create_app
     from grader.service.config import load_config
@@ -66,6 +70,8 @@ def run_serve(args: argparse.Namespace) -> int:
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     # Access logs are off: a query string can carry a login token. Our own log lines carry what matters.
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+    with open_executor(args.cluster, log=sys.stderr) as executor:   # None: grade on this machine
+        app = create_app(config, grade=executor.grade if executor else None)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                    timeout_graceful_shutdown=10)
     return 0

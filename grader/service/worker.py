@@ -1,9 +1,10 @@
 """Grade queued jobs in the background: fetch the pushed commit, grade it, store the report.
 
-`grade_job` is the unit of work and the executor seam: a plain function of (config, job) that returns
-(report or None, error or None) and touches no database, so it can run on this process's thread pool
-(the default) or be handed to the cluster executor `grader/pipeline/` provides, by passing another
-`concurrent.futures.Executor` to `Worker`. The commit is fetched with `grader.gitsource` (shallow, no
+`grade_job` is the unit of work: a plain function of (config, job) that returns (report or None, error
+or None) and touches no database. Where the grading itself runs is the `grade` callable it is given, the
+executor seam: `grader.api.grade` on this machine (the default; `workers` threads grade at once), or
+the `grade` method of `grader.pipeline.executors.DaskExecutor` (same signature, thread-safe) when
+`grader serve --cluster ADDRESS` names a Dask cluster. The commit is fetched with `grader.gitsource` (shallow, no
 hooks, filters, submodules or LFS, nothing from the repository run) from the URL the course's config
 and roster give, never from the webhook payload, into a per-job folder removed afterwards. A commit
 that is not in the roster's repository is recorded as `fetch_error`: no grade, never a zero.
@@ -16,8 +17,8 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from grader import api, gitsource
 from grader.errors import SubmissionError
@@ -28,7 +29,11 @@ from grader.spec import find_assignment
 LOG = logging.getLogger("grader.service")
 
 
-def grade_job(config: ServiceConfig, job: dict) -> tuple[dict | None, str | None]:
+GradeFunction = Callable[..., dict]   # api.grade's signature: (spec, source, *, sandbox, name) -> report
+
+
+def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = api.grade
+              ) -> tuple[dict | None, str | None]:
     """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched."""
     spec = find_assignment(config.course, job["assignment"])
     student = next(s for s in config.student_for(job["repository"]))
@@ -41,7 +46,7 @@ def grade_job(config: ServiceConfig, job: dict) -> tuple[dict | None, str | None
         except SubmissionError as exc:
             return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
         shutil.rmtree(checkout / ".git")   # what is graded is the commit's files, as a plain folder
-        report = api.grade(spec, checkout, sandbox=config.sandbox, name=job["student"])
+        report = grade(spec, checkout, sandbox=config.sandbox, name=job["student"])
         return report, None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -55,12 +60,10 @@ def _check_commit(checkout: Path, commit: str) -> None:
 
 
 class Worker:
-    """`config.workers` threads that each claim a job, grade it on `executor` and store the result."""
+    """`config.workers` threads that each claim a job, grade it with `grade` and store the result."""
 
-    def __init__(self, config: ServiceConfig, store: Store, executor: Executor | None = None) -> None:
-        self.config, self.store = config, store
-        self.executor = executor or ThreadPoolExecutor(max_workers=max(1, config.workers),
-                                                       thread_name_prefix="grade")
+    def __init__(self, config: ServiceConfig, store: Store, grade: GradeFunction = api.grade) -> None:
+        self.config, self.store, self.grade = config, store, grade
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
@@ -78,7 +81,6 @@ class Worker:
         self.wake.set()
         for thread in self.threads:
             thread.join(timeout=5)
-        self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -94,7 +96,7 @@ class Worker:
                                               "assignment": job["assignment"], "commit": job["commit_sha"]}})
         result = "fetch_error"
         try:
-            report, error = self.executor.submit(grade_job, self.config, job).result()
+            report, error = grade_job(self.config, job, grade=self.grade)
         except Exception as exc:  # our fault (the judge, the sandbox, a bug): no grade, never a zero
             if self.stopping.is_set():
                 return  # left `running`: the next start requeues it
