@@ -469,12 +469,14 @@ def _add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="file to write (default: standard output)")
     p.add_argument("--hidden", action="store_true",
                    help="the instructor's copy: hidden tests' messages and what the code printed")
+    p.add_argument("--overrides", type=Path, help="instructor's overrides CSV: shown in the --hidden HTML")
     p.set_defaults(run=_cmd_report_convert)
     p = views.add_parser("gradebook", help="reports of a batch as a CSV gradebook", epilog=_examples(
         "grader report gradebook reports/ --out grades.csv",
         "grader report gradebook reports/*/*.json --out grades.csv   # several assignments, one row each"))
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="reports or folders of them")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    __import__("grader.interop.lms", fromlist=["gradebook_options"]).gradebook_options(p)  # --to, --overrides
     p.set_defaults(run=_cmd_report_gradebook)
     report.set_defaults(run=lambda args: report.print_help() or USAGE)
 
@@ -492,18 +494,19 @@ def _cmd_report_convert(args: argparse.Namespace) -> int:
 
         text = to_junit(report, show_hidden=args.hidden)
     else:
+        from grader.interop.lms import override_for
         from grader.report.views.html import to_html
 
-        text = to_html(report, show_hidden=args.hidden)
+        text = to_html(report, show_hidden=args.hidden, override=override_for(report, args.overrides))
     _emit(text, args.out)
     return OK
 
 
 def _cmd_report_gradebook(args: argparse.Namespace) -> int:
-    from grader.report.views.gradebook import to_gradebook_csv
+    from grader.interop.lms import gradebook_text
 
     reports = [_read_report(f) for f in _report_files(args.reports)]
-    _emit(to_gradebook_csv(reports), args.out)
+    _emit(gradebook_text(reports, args), args.out)
     print(f"{len(reports)} reports -> {args.out}", file=sys.stderr)
     return OK
 

@@ -16,6 +16,7 @@ import html
 from collections import OrderedDict
 
 from grader.report.views.console import SYMBOL
+from grader.report.views.gradebook import Override, number
 from grader.report.views.plots import figure_html
 from grader.report.views.redact import strip_paths
 
@@ -32,10 +33,13 @@ ol.tests{list-style:none;padding:0} li.test{border-left:.4rem solid;margin:.5rem
 BAR_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 26, 260, 360
 
 
-def to_html(report: dict, *, show_hidden: bool = False) -> str:
-    """The feedback page for `report`."""
+def to_html(report: dict, *, show_hidden: bool = False, override: Override | None = None) -> str:
+    """The feedback page for `report`; the instructor's copy (`show_hidden`) also shows `override`,
+    the instructor's decision that replaces or adds to this report's score in every gradebook."""
     title = html.escape(f"{report['assignment']['title']}: {report['submission']['name']}")
     body = [f"<h1>{title}</h1>", _score_line(report)]
+    if override is not None and show_hidden:
+        body.append(_override_line(report, override))
     if report["status"] != "graded":
         reason = (report["reason"] or "") if show_hidden else strip_paths(report["reason"])
         body.append(f'<p class="banner" id="reason">{html.escape(reason)}</p>')
@@ -47,6 +51,16 @@ def to_html(report: dict, *, show_hidden: bool = False) -> str:
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _override_line(report: dict, override: Override) -> str:
+    if override.points is not None:
+        what = f"the grade is set to {number(override.points)} points"
+    else:
+        what = f"{number(override.extra_credit)} points of extra credit are added"
+    report_score = "no score" if report["score"] is None else f"{number(report['score'])} points"
+    text = f"Instructor override: {what} (this report: {report_score}). Reason: {override.reason}"
+    return f'<p class="banner override" id="override">{html.escape(text)}</p>'
 
 
 def _score_line(report: dict) -> str:
