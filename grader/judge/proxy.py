@@ -147,9 +147,13 @@ class RunnerSession:
             self._stop()
             self.fatal = (f"importing the submission took longer than {seconds:g} s "
                           f"(import_seconds={self.limits.import_seconds:g}); no test could run")
-        except wire.WireError:
+        except wire.ChannelClosed:
             ending = self._stop()
             self.fatal = f"the submission's process ended while importing: {ending}"
+        except wire.WireError as exc:  # e.g. a forged greeting: nothing of it is used
+            self._stop()
+            self.fatal = (f"the submission wrote a malformed frame while importing ({exc}); "
+                          "no test could run")
         finally:
             self.spent += time.monotonic() - started
             self.timings.setdefault("first_import_seconds", time.monotonic() - started)

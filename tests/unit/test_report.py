@@ -67,3 +67,43 @@ def test_writer_is_strict_and_atomic(tmp_path):
         write_report(bad, target)
     assert json.loads(target.read_text())["score"] == 2  # the old report survived
     assert [p.name for p in target.parent.iterdir()] == ["alice.json"]
+
+
+def test_nothing_a_submission_sends_makes_the_writer_refuse_its_report(tmp_path):
+    """NaN and infinities where the judge expects plain values, lone surrogates in messages, printed
+    output and file names, a NaN duration: the builder makes them strict JSON, the writer takes it."""
+    hostile = outcome("failed", "passed")
+    hostile["environment"] = {"python": float("nan"), "numpy": [float("inf"), {"deep": float("-inf")}],
+                              "object": object()}
+    hostile["tests"][0]["message"] = "raised ValueError: \ud800 and \udcff"
+    hostile["tests"][1]["duration"] = float("nan")
+    hostile["output"] = {"text": "printed \udce9", "truncated": False}
+    hostile["timings"] = {"first_import_seconds": float("nan")}
+    report = build_report(assignment={"id": "05-x", "title": "X", "sha256": SHA},
+                          submission={"name": "bob\udce9", "sha256": SHA, "files": ["caf\udce9.py"]},
+                          outcome=hostile, started=0.0, finished=1.0, fingerprint=SHA)
+    write_report(report, tmp_path / "r.json")
+    again = read_report(tmp_path / "r.json")
+    assert again["environment"]["python"] is None and again["environment"]["numpy"] == [None, {"deep": None}]
+    assert again["environment"]["object"].startswith("<object object")
+    assert again["tests"][0]["message"] == "raised ValueError: \\ud800 and \\udcff"
+    assert again["tests"][1]["duration"] == 0.0
+    assert again["submission"]["files"] == ["caf\\udce9.py"]
+    assert again["timings"]["first_import_seconds"] is None
+    assert again["score"] == 2
+
+
+def test_the_console_view_escapes_control_characters_and_keeps_the_report():
+    from grader.report.views.console import to_text
+
+    report = build(statuses=("failed",))
+    fake = "\x1b[1A\x1b[2K\rScore: 66/66\x9b\u202e"
+    report["tests"][0]["message"] = fake
+    report["submission"]["name"] = "eve\x1b]0;title\x07"
+    text = to_text(report, show_hidden=True)
+    assert report["tests"][0]["message"] == fake  # the view changes its copy only
+    assert not any(ch in text for ch in "\x1b\r\x07\x9b\u202e")
+    assert "\\x1b[1A\\x1b[2K\\x0dScore: 66/66\\x9b\\u202e" in text
+    assert "eve\\x1b]0;title\\x07" in text
+    assert [line for line in text.splitlines() if line.startswith("Score:")] == ["Score: 0/2"]
+    assert "\x1b[31mFAIL\x1b[0m" in to_text(report, color=True)  # our own colours still work

@@ -1,0 +1,68 @@
+"""Job folders: made with their owner's pid and start time, removed by the next grader once it died."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from grader import jobdirs
+
+
+def _folder(tmp, name, record):
+    folder = tmp / name
+    folder.mkdir()
+    (folder / "inner").mkdir()
+    (folder / "inner" / "file").write_text("x")
+    if record is not None:
+        (folder / jobdirs.OWNER_FILE).write_text(json.dumps(record))
+    return folder
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_job_folder_names_its_owner(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    folder = jobdirs.make_job_dir("grader-job-")
+    record = json.loads((folder / jobdirs.OWNER_FILE).read_text())
+    start = jobdirs.process_start(os.getpid())
+    assert record == {"host": socket.gethostname(), "pid": os.getpid(), "start": start}
+    assert record["start"]
+    assert not jobdirs.is_stale(folder)
+
+
+def test_folders_of_dead_owners_go_and_the_rest_stay(tmp_path):
+    me = jobdirs.owner_record()
+    dead = _folder(tmp_path, "grader-job-dead", {**me, "pid": _dead_pid()})
+    reused = _folder(tmp_path, "grader-ws-reused", {**me, "start": "1"})  # our pid, another start time
+    alive = _folder(tmp_path, "grader-ws-alive", me)
+    elsewhere = _folder(tmp_path, "grader-git-elsewhere", {**me, "pid": _dead_pid(), "host": "not-here"})
+    young = _folder(tmp_path, "grader-local-no-owner", None)
+    old = _folder(tmp_path, "grader-local-old", None)
+    os.utime(old, (time.time() - 2 * jobdirs.LEGACY_SECONDS,) * 2)
+    other = _folder(tmp_path, "not-ours", {**me, "pid": _dead_pid()})
+    removed = jobdirs.remove_stale(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([dead.name, reused.name, old.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, elsewhere.name, young.name, other.name])
+
+
+def test_a_killed_graders_folders_are_removed_by_the_next(tmp_path):
+    """kill -9 of a process that made a job folder and a workspace: the next sweep removes both."""
+    code = ("import sys, tempfile, time; tempfile.tempdir = sys.argv[1]; from grader import jobdirs; "
+            "[jobdirs.make_job_dir(p) for p in ('grader-job-', 'grader-ws-')]; print('ready', flush=True); "
+            "time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    assert jobdirs.remove_stale(tmp_path) == []  # its owner still runs
+    proc.kill()
+    proc.wait()
+    assert len(jobdirs.remove_stale(tmp_path)) == 2
+    assert list(tmp_path.iterdir()) == []
