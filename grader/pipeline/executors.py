@@ -26,7 +26,6 @@ from grader.spec import AssignmentSpec
 # A job whose worker died this many times in a row is the submission's doing (it is given up on with
 # an infra_error); Dask's scheduler setting `distributed.scheduler.allowed-failures` counts the same.
 WORKER_DEATHS = 3
-CONNECT_TIMEOUT = "20s"
 # Jobs the batch keeps in flight per worker thread of the cluster, so no worker waits for the client.
 IN_FLIGHT_PER_THREAD = 2
 
@@ -44,11 +43,13 @@ class DaskExecutor:
         self._futures: set = set()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._gone: str | None = None  # why the scheduler is lost, once it is
         self._placements: dict[tuple[str, str], dict] = {}
         if address.startswith("local:"):
             self.cluster = _local_cluster(address)
         try:
-            self.client = distributed.Client(self.cluster or address, timeout=CONNECT_TIMEOUT)
+            # Connecting, and reconnecting after a loss, waits `distributed.comm.timeouts.connect`.
+            self.client = distributed.Client(self.cluster or address)
         except (OSError, TimeoutError) as exc:
             self.close()
             raise InfrastructureError(f"no Dask scheduler answers at {address}: {exc}") from None
@@ -74,9 +75,14 @@ class DaskExecutor:
         job = prepare(spec, source, name=name, sandbox=sandbox, isolate=isolate, previous=previous)
         if isinstance(job, dict):  # its report is current: nothing to grade
             return job
-        if why := oversized(job):
+        if why := oversized(job) or self._gone:
             return failure_report(job, why)
-        future = self._submit(job, self._placement(spec, sandbox))
+        try:
+            future = self._submit(job, self._placement(spec, sandbox))
+        except InfrastructureError as exc:  # no worker offers what the job needs
+            return failure_report(job, str(exc))
+        except Exception as exc:  # noqa: BLE001 (the client is closed once its scheduler is gone)
+            return failure_report(job, self._lose(exc))
         try:
             self._await(future)
             return self._report(future, job)
@@ -85,14 +91,16 @@ class DaskExecutor:
                 self._futures.discard(future)
 
     def _await(self, future) -> None:
-        from distributed import wait
+        from distributed import CancelledError, wait
 
         while True:
             try:
                 return wait(future, timeout=1)
+            except CancelledError:
+                return
             except TimeoutError:
                 if self._stopped.is_set():  # cancel() may not reach a scheduler that is gone
-                    raise GraderError(f"{future.key}: the batch was stopped") from None
+                    raise KeyboardInterrupt from None
 
     def cancel(self) -> None:
         """Cancel every job submitted and not finished (Ctrl-C, or the batch stopped)."""
@@ -104,11 +112,8 @@ class DaskExecutor:
                 self.client.cancel(futures)
 
     def _submit(self, job: Job, placement: dict):
-        try:
-            future = self.client.submit(run_job, job, key=f"grade-{job.assignment}-{job.name}-{job.key[:12]}",
-                                        **placement)
-        except Exception as exc:  # noqa: BLE001 (the client is closed once its scheduler is gone)
-            raise self._lost(exc) from None
+        future = self.client.submit(run_job, job, key=f"grade-{job.assignment}-{job.name}-{job.key[:12]}",
+                                    **placement)
         with self._lock:
             self._futures.add(future)
         return future
@@ -119,7 +124,11 @@ class DaskExecutor:
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":
-            raise self._lost(_cancel_reason(future))
+            if self._stopped.is_set():  # our own cancel(): the user stopped the batch; no report
+                raise KeyboardInterrupt
+            return failure_report(job, self._lose(_cancel_reason(future)))
+        if future.status != "error":  # "lost": the scheduler dropped it
+            return failure_report(job, f"the Dask scheduler reports the job as {future.status}")
         error = future.exception()
         if isinstance(error, KilledWorker):
             return failure_report(job, f"the submission was running on {WORKER_DEATHS} Dask workers when "
@@ -127,9 +136,17 @@ class DaskExecutor:
                                        "is not graded, so that it stops taking workers down with it")
         return failure_report(job, f"the job failed on a Dask worker: {type(error).__name__}: {error}")
 
-    def _lost(self, why: object) -> InfrastructureError:
-        return InfrastructureError(f"lost the Dask scheduler at {self.cluster_address} ({why}); the reports "
-                                   "written so far are kept: run the same command again to finish")
+    def _lose(self, why: object) -> str:
+        """Note (once, loudly) that the scheduler is gone; every job from now on is an infra_error.
+
+        Those reports are never reused, so running the same command again grades exactly them."""
+        with self._lock:
+            if not self._gone:
+                self._gone = (f"lost the Dask scheduler at {self.address} ({str(why).splitlines()[0]}); "
+                              "not graded: run the same command again to finish the batch (the "
+                              "reports graded so far are kept)")
+                self._say(f"grader: {self._gone}")
+        return self._gone
 
     def _placement(self, spec: AssignmentSpec, sandbox: str) -> dict:
         """The scheduler's restrictions for this assignment's jobs: resources and preferred workers."""
@@ -157,10 +174,7 @@ class DaskExecutor:
         return placement
 
     def _workers_offering(self, resources: dict) -> list[str]:
-        try:
-            workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        except Exception as exc:  # noqa: BLE001
-            raise self._lost(exc) from None
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
         return [address for address, info in workers.items()
                 if all(info.get("resources", {}).get(k, 0) >= v for k, v in resources.items())]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from grader.batch import grade_batch
+from grader.examples import cases_for
 from grader.ingest import submission_name
 from grader.pipeline.executors import DaskExecutor
 from grader.report.write import read_report
@@ -43,6 +44,7 @@ class Cluster:
     """A scheduler on a free loopback port and the workers started for it; stops only its own."""
 
     def __init__(self, tmp: Path) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.tmp, self.workers, self.port = tmp, [], _free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2"}
@@ -60,7 +62,13 @@ class Cluster:
         return proc
 
     def client(self):
-        return distributed.Client(self.address, timeout=START_TIMEOUT)
+        try:
+            return distributed.Client(self.address, timeout=START_TIMEOUT)
+        except OSError as exc:
+            raise AssertionError(f"{exc}; scheduler log: {self.log_tail('scheduler.log')}") from None
+
+    def log_tail(self, name: str) -> str:
+        return (self.tmp / name).read_text(errors="replace")[-2000:]
 
     def alive(self) -> list[subprocess.Popen]:
         return [w for w in self.workers if w.poll() is None]
@@ -129,10 +137,7 @@ def test_a_worker_killed_mid_job_loses_no_report(spec, cluster, threads_reports,
             spec, [c.path for c in cases], tmp_path, sandbox="local", progress=None,
             executor=executor)))
         batch.start()
-        victim = _busy_worker(client)
-        pid = client.run(os.getpid, workers=[victim])[victim]
-        assert pid in ours, "the busy worker is not one this test started"
-        os.kill(pid, signal.SIGKILL)
+        pid = _kill_busy_worker(client, set(ours))
         batch.join(timeout=300)
     assert not batch.is_alive(), "the batch did not finish after a worker was killed"
     assert ours[pid].wait(timeout=30) == -signal.SIGKILL
@@ -148,7 +153,19 @@ def _busy_worker(client, timeout: float = 60) -> str:
             if any(str(k).startswith("grade-") for k in keys):
                 return address
         time.sleep(0.05)
-    raise AssertionError("no worker started a grading job within 60 s")
+    raise AssertionError(f"no worker started a grading job within {timeout} s")
+
+
+def _kill_busy_worker(client, ours: set[int]) -> int:
+    """SIGKILL the worker running a grading job (one this test started); wait until the scheduler knows."""
+    victim = _busy_worker(client)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    assert pid in ours, "the busy worker is not one this test started"
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + START_TIMEOUT
+    while victim in client.scheduler_info(n_workers=-1)["workers"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
 
 
 @pytest.mark.slow
@@ -192,3 +209,70 @@ def test_local_cluster_from_the_command_line(spec, threads_reports, tmp_path):
     for case in picked:
         name = submission_name(case.path)
         assert comparable(read_report(tmp_path / f"{name}.json")) == comparable(expected[name])
+
+
+@pytest.mark.slow
+def test_a_submission_that_keeps_killing_workers_ends_as_infra_error(spec, tmp_path):
+    """Three workers die in a row under one job: an infra_error saying so, not a batch stuck forever."""
+    other = Cluster(tmp_path)  # its scheduler gives a job up after 3 deaths (allowed-failures 2)
+    try:
+        other.add_worker()
+        other.add_worker()
+        with other.client() as client, DaskExecutor(other.address) as executor:
+            client.wait_for_workers(2, timeout=START_TIMEOUT)
+            result: dict = {}
+            batch = threading.Thread(target=lambda: result.update(grade_batch(
+                spec, [spec.solution], tmp_path / "out", sandbox="local", progress=None, executor=executor)))
+            batch.start()
+            for _ in range(3):
+                _kill_busy_worker(client, {w.pid for w in other.workers})
+                other.add_worker()  # a fresh worker for the job to land on next
+            batch.join(timeout=300)
+    finally:
+        other.stop()
+    (report,) = result.values()
+    assert report["status"] == "infra_error" and report["score"] is None
+    assert "was running on 3 Dask workers when each of them died" in report["reason"]
+
+
+@pytest.mark.slow
+def test_a_lost_scheduler_stops_with_exit_3_and_a_rerun_finishes(spec, tmp_path):
+    """Scheduler killed mid-batch: the client says so, exits 3; a rerun reuses what was graded."""
+    cases = cases_for(spec)
+    command = [*GRADER, "--course", str(COURSE), "grade", STEP, *[str(c.path) for c in cases],
+               "--out", str(tmp_path / "out"), "--sandbox", "local", "--cluster"]
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+    first = Cluster(tmp_path)
+    try:
+        first.add_worker()
+        with first.client() as client:
+            client.wait_for_workers(1, timeout=START_TIMEOUT)
+        batch = subprocess.Popen([*command, first.address], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "out").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first.scheduler.kill()
+        _, stderr = batch.communicate(timeout=300)
+    finally:
+        first.stop()
+    assert batch.returncode == 3, stderr
+    assert "lost the Dask scheduler" in stderr
+    kept = {p.stem: read_report(p) for p in (tmp_path / "out").glob("*.json")}
+    graded = {n: r for n, r in kept.items() if r["status"] == "graded"}
+    assert graded and len(graded) < len(cases), {n: r["reason"] for n, r in kept.items()}
+    second = Cluster(tmp_path / "again")
+    try:
+        second.add_worker()
+        with second.client() as client:
+            client.wait_for_workers(1, timeout=START_TIMEOUT)
+        rerun = subprocess.run([*command, second.address], env=env, capture_output=True, text=True,
+                               timeout=600)
+    finally:
+        second.stop()
+    assert rerun.returncode == 0, rerun.stderr
+    final = {p.stem: read_report(p) for p in (tmp_path / "out").glob("*.json")}
+    assert len(final) == len(cases) and all(r["status"] == "graded" for r in final.values())
+    redone = [n for n, r in graded.items() if final[n]["timings"] != r["timings"]]
+    # (A fingerprint that changed means the grader's code changed between the runs: that regrades.)
+    assert not redone, {n: (graded[n]["fingerprint"][:12], final[n]["fingerprint"][:12]) for n in redone}
