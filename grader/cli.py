@@ -288,9 +288,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from grader import api
     from grader.report.views.console import to_text
 
+    from grader.pipeline.progress import TestWatcher
+
     spec, path = _check_target(args)
+    if (problem := _syntax_error(path)) is not None:
+        print(problem, end="")
+        return FAILED
     print(f"grader: checking {path} against {spec.id}'s public tests...", file=sys.stderr, flush=True)
-    report = api.grade(spec, path, isolate=args.isolate, visibility="public", name=path.name)
+    with TestWatcher(sys.stderr):
+        report = api.grade(spec, path, isolate=args.isolate, visibility="public", name=path.name)
     print(to_text(report, color=sys.stdout.isatty()), end="")
     if report["status"] in ("infra_error", "skipped"):
         return INFRA
@@ -311,6 +317,28 @@ def _check_target(args: argparse.Namespace) -> tuple[AssignmentSpec, Path]:
     if name is None:
         name = _step_of(path, args.course)
     return find_assignment(args.course, name), path
+
+
+def _syntax_error(path: Path) -> str | None:
+    """The first syntax error in the student's .py files, once, with its line and a caret; or None.
+
+    Only parsed (never run): otherwise every test would report the same failed import."""
+    import ast
+
+    files = [path] if path.suffix == ".py" else sorted(path.glob("*.py")) if path.is_dir() else []
+    for file in files:
+        try:
+            source = file.read_text(encoding="utf-8", errors="replace")
+            ast.parse(source, filename=file.name)
+        except SyntaxError as exc:
+            line = (exc.text or "").rstrip("\n")
+            caret = " " * max((exc.offset or 1) - 1, 0)
+            where = f"{file.name}, line {exc.lineno}"
+            return (f"SyntaxError in {where}: {exc.msg}\n    {line}\n    {caret}^\n"
+                    "Fix it and run `grader check` again: no test can run until the file parses.\n")
+        except (ValueError, RecursionError, MemoryError, OSError):
+            return None  # the grader's own import reports what is wrong with such a file
+    return None
 
 
 def _step_of(path: Path, course: Path) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import api
+from grader.pipeline.progress import Progress, make_progress
 from grader.spec import AssignmentSpec, find_assignment, find_assignments
 
 BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -128,13 +129,23 @@ def _mutations(node: ast.AST) -> list[tuple[str, object]]:
     return out
 
 
-def run(spec: AssignmentSpec, *, limit: int, jobs: int, seed: int = 0) -> tuple[int, int, list[Mutant]]:
+def run(spec: AssignmentSpec, *, limit: int, jobs: int, seed: int = 0,
+        progress: Progress | None = None) -> tuple[int, int, list[Mutant]]:
     """(killed, total, survivors) over at most `limit` mutants, sampled reproducibly."""
     candidates = [m for name in spec.api for m in mutants_of(spec.solution / name)]
     random.Random(seed).shuffle(candidates)
     chosen = candidates[:limit]
+    shown = progress or Progress()
+    shown.begin(len(chosen))
 
     def killed(mutant: Mutant) -> bool:
+        label = f"{mutant.file}:{mutant.line} {mutant.description}"
+        shown.started(label)
+        verdict = _killed(mutant)
+        shown.finished(label, "killed" if verdict else "survived")
+        return verdict
+
+    def _killed(mutant: Mutant) -> bool:
         with tempfile.TemporaryDirectory(prefix="grader-mutant-") as tmp:
             folder = Path(tmp) / "mutant"
             shutil.copytree(spec.solution, folder)
@@ -166,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     for spec in specs:
         try:
-            killed, total, survivors = run(spec, limit=args.max, jobs=args.jobs)
+            with make_progress(sys.stderr, label=f"mutants of {spec.id}") as progress:
+                killed, total, survivors = run(spec, limit=args.max, jobs=args.jobs, progress=progress)
         except Unavailable as why:
             print(f"| {spec.id} | - | - | not run here: {why} |", flush=True)
             continue

@@ -34,6 +34,9 @@ def test_check_passes_on_the_reference_and_fails_on_the_starter():
     assert "hidden" not in ok.stdout  # students see public tests only
     bad = grader("check", "backprop", COURSE / "assignments" / "05-backprop" / "starter")
     assert bad.returncode == 1 and "not implemented yet" in bad.stdout
+    # while it runs, it says which test runs (one line per test when stderr is no terminal)
+    assert "running public/test_layers.py::test_affine_forward" in bad.stderr
+    assert "running public/test_layers.py::test_train_xor" in bad.stderr
 
 
 def test_check_on_a_missing_file_says_which(tmp_path):
@@ -75,6 +78,86 @@ def test_release_never_ships_hidden_tests_or_the_solution(tmp_path):
     check = grader("--course", tmp_path / "bundle", "check", "backprop",
                    tmp_path / "bundle" / "assignments" / "05-backprop" / "starter")
     assert check.returncode == 1 and "not implemented yet" in check.stdout
+    # ... and without --course or a step's name, from inside the step's folder, as its README says
+    starter = tmp_path / "bundle" / "assignments" / "05-backprop" / "starter"
+    for args in (["check"], ["check", "backprop"]):
+        inside = grader(*args, cwd=starter)
+        assert inside.returncode == 1 and "Score: 0/22" in inside.stdout, inside.stderr
+    assert (tmp_path / "bundle" / ".grader-course").is_file()
+    readme = (tmp_path / "bundle" / "README.md").read_text()
+    assert "pip install wheels/dl_grader-" in readme and "cd assignments/05-backprop/starter" in readme
+
+
+def test_the_student_wheel_holds_the_grader_and_only_what_check_needs(tmp_path):
+    import zipfile
+
+    assert grader("release", "backprop", "--out", tmp_path / "h").returncode == 0
+    (wheel,) = (tmp_path / "h" / "wheels").glob("dl_grader-*-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        meta = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        entry = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+        record = archive.read(next(n for n in names if n.endswith("RECORD"))).decode()
+    requires = [line.split(": ", 1)[1] for line in meta.splitlines() if line.startswith("Requires-Dist")]
+    assert {r.split(">")[0].split("=")[0] for r in requires} >= {"pytest", "numpy", "nbformat"}
+    assert not [r for r in requires if r.startswith(("nbgrader", "docker", "rich"))], requires
+    assert "grader = grader.cli:main" in entry
+    assert "grader/cli.py" in names and "grader/judge/plugin.py" in names and "grader/report/report.schema.json" in names
+    assert not [n for n in names if "hidden" in n or "solution" in n or n.startswith(("assignments", "examples"))]
+    assert all(n in record for n in names)
+
+
+def test_a_syntax_error_is_shown_once_with_its_line_and_a_caret(tmp_path):
+    import shutil
+
+    work = tmp_path / "hw5"
+    shutil.copytree(COURSE / "solutions" / "05-backprop", work)
+    source = (work / "layers.py").read_text().splitlines()
+    line = next(i for i, text in enumerate(source) if text.strip().startswith("return ") and i > 20)
+    source[line] += " )"
+    (work / "layers.py").write_text("\n".join(source) + "\n")
+    result = grader("check", "backprop", work)
+    assert result.returncode == 1
+    assert result.stdout.count("SyntaxError") == 1 and f"layers.py, line {line + 1}" in result.stdout
+    shown = result.stdout.splitlines()
+    at = next(i for i, text in enumerate(shown) if text.strip() == source[line].strip())
+    assert shown[at + 1].strip() == "^" and len(shown[at + 1]) == len(shown[at])  # caret under the `)`
+
+
+def test_a_rerun_counts_current_reports_as_cached(tmp_path):
+    starter = COURSE / "assignments" / "05-backprop" / "starter"
+    first = grader("grade", "backprop", starter, "--out", tmp_path, "--sandbox", "local")
+    again = grader("grade", "backprop", starter, "--out", tmp_path, "--sandbox", "local")
+    assert first.returncode == again.returncode == 0
+    assert "[1/1] starter: 0/" in first.stderr and "cached" not in first.stderr
+    assert "(cached); 1 cached" in again.stderr and "[1/1] starter: 0/" in again.stderr
+
+
+def test_every_command_has_worked_examples_and_every_argument_a_description():
+    import argparse
+
+    from grader.cli import _parser
+
+    ours = {"list", "check", "grade", "examples", "release", "validate", "doctor", "show", "report",
+            "nbgrader", "report convert", "report gradebook", "nbgrader grade", "nbgrader export"}
+    found = {}
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found[(prefix + " " + name).strip()] = child
+                    walk(child, prefix + " " + name)
+
+    walk(_parser(), "")
+    assert ours <= set(found)
+    for name in ours:
+        parser = found[name]
+        epilog = parser.epilog or ""
+        assert "examples:\n  " in epilog and "grader " in epilog, f"`grader {name} --help` has no examples"
+        undescribed = [a.dest for a in parser._actions
+                       if not a.help and not isinstance(a, argparse._SubParsersAction)]
+        assert not undescribed, f"`grader {name}`: no help for {undescribed}"
 
 
 @pytest.mark.slow

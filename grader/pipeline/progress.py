@@ -112,7 +112,7 @@ class PlainProgress(Progress):
 
     def begin(self, total: int) -> None:
         super().begin(total)
-        self._write(f"{self.label}: {total} submission{'s' * (total != 1)}")
+        self._write(f"{self.label}: {total} to grade")
 
     def finished(self, name: str, summary: str, *, cached: bool = False) -> None:
         super().finished(name, summary, cached=cached)
@@ -196,3 +196,94 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# `grader check` shows which test runs while it runs. The judge is a separate process (a fresh one
+# per submission), so it reports through a file: with PROGRESS_FILE_ENV set, pytest in the judge loads
+# this module as a plugin (PYTEST_PLUGINS) and appends each test's id when it starts. Only the ids of
+# the instructor's tests are written, on the trusted side; the student's code never sees the file.
+PROGRESS_FILE_ENV = "GRADER_PROGRESS_FILE"
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    """pytest hook, in the judge: note the test that starts now."""
+    path = os.environ.get(PROGRESS_FILE_ENV)
+    if path:
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(nodeid + "\n")
+        except OSError:
+            pass
+
+
+class TestWatcher:
+    """While in its `with` block, shows on `stream` the test the judge is running and for how long.
+
+    On a terminal one line is redrawn ("running public/test_layers.py::test_train_xor  4 s"); in a log
+    a line is written for each test that started."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, interval: float = 0.25) -> None:
+        self.stream = stream
+        self.live = _is_terminal(stream) and os.environ.get("TERM") != "dumb"
+        self.interval = interval
+        self._stop = threading.Event()
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> TestWatcher:
+        import tempfile
+
+        fd, self.path = tempfile.mkstemp(prefix="grader-progress-", suffix=".txt")
+        os.close(fd)
+        plugins = [p for p in os.environ.get("PYTEST_PLUGINS", "").split(",") if p]
+        self._set("PYTEST_PLUGINS", ",".join([*plugins, __name__]))
+        self._set(PROGRESS_FILE_ENV, self.path)
+        self._thread = threading.Thread(target=self._watch, name="grader-test-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if self.live:
+            self._write("\r\x1b[2K")
+        os.unlink(self.path)
+
+    def _set(self, key: str, value: str) -> None:
+        self._saved[key] = os.environ.get(key)
+        os.environ[key] = value
+
+    def _watch(self) -> None:
+        seen, since = 0, time.monotonic()
+        while not self._stop.wait(self.interval):
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    ids = f.read().splitlines()
+            except OSError:
+                continue
+            if len(ids) > seen:
+                if not self.live:
+                    self._write("".join(f"running {short_test_id(i)}\n" for i in ids[seen:]))
+                seen, since = len(ids), time.monotonic()
+            if self.live and ids:
+                self._write(f"\r\x1b[2Krunning {short_test_id(ids[-1])}  {_seconds(time.monotonic() - since)}")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def short_test_id(nodeid: str) -> str:
+    """`public/test_layers.py::test_x` for `.../tests/public/test_layers.py::test_x`."""
+    path, sep, rest = nodeid.partition("::")
+    parts = path.split("/")
+    if "tests" in parts:
+        parts = parts[len(parts) - parts[::-1].index("tests"):]
+    return "/".join(parts) + sep + rest
