@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the `grader` parser's subcommands."""
     _gradescope(sub)
     _prairielearn(sub)
+    _similarity(sub)
 
 
 def _gradescope(sub: argparse._SubParsersAction) -> None:
@@ -117,3 +118,50 @@ def _cmd_pl_convert(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     return OK
+
+
+def _similarity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "similarity", help="rank pairs of submissions by similarity (exact and near duplicates) as HTML",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  grader similarity 05-backprop submissions/ --out similarity.html\n"
+               "  grader similarity 05-backprop reports/05-backprop/ subs/*.zip --out similarity.html\n"
+               "  # reports alone give exact duplicates (their sha256); submissions also near ones")
+    p.add_argument("assignment")
+    p.add_argument("paths", nargs="+", type=Path, metavar="REPORT_OR_SUBMISSION",
+                   help="reports (*.json or folders of them), submissions, or folders of submissions")
+    p.add_argument("--out", type=Path, required=True, help="the HTML page to write")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="least similarity (0-1) of a near duplicate to list (default 0.33)")
+    p.set_defaults(run=_cmd_similarity)
+
+
+def _cmd_similarity(args: argparse.Namespace) -> int:
+    from grader.interop.similarity import DEFAULT_THRESHOLD, find_pairs, load_entries, to_similarity_html
+    from grader.spec import find_assignment
+
+    spec = find_assignment(args.course, args.assignment)
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if not 0 <= threshold <= 1:
+        print(f"grader: --threshold {threshold} is not between 0 and 1", file=sys.stderr)
+        return USAGE
+    entries = load_entries(spec, _expand(args.paths))
+    pairs = find_pairs(spec, entries, threshold=threshold)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(to_similarity_html(spec, entries, pairs, threshold=threshold), encoding="utf-8")
+    exact = sum(p.kind == "exact" for p in pairs)
+    print(f"{len(entries)} submissions, {exact} exact and {len(pairs) - exact} near duplicate pairs -> {args.out}",
+          file=sys.stderr)
+    return OK
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """A folder that holds submissions (not itself one) stands for each of them."""
+    found = []
+    for path in paths:
+        children = sorted(path.iterdir()) if path.is_dir() else []
+        is_batch = children and not any(c.suffix in (".py", ".ipynb") for c in children if c.is_file()) \
+            and not any(c.suffix == ".json" for c in children)
+        found += children if is_batch else [path]
+    return found

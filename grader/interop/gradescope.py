@@ -24,7 +24,7 @@ import grader
 from grader.spec import AssignmentSpec
 
 # The judge's own libraries (the runner needs numpy only); pinned to this machine's versions.
-JUDGE_REQUIREMENTS = ("pytest", "numpy", "jsonschema", "nbformat")
+JUDGE_REQUIREMENTS = ("pytest", "numpy", "jsonschema", "fastjsonschema", "nbformat")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed timestamps: the same course gives the same zip, byte for byte
 
