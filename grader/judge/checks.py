@@ -62,15 +62,16 @@ def assert_finite(got: np.ndarray, name: str = "result", hints: Mapping[str, Any
 
 def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 1e-6,
                  atol: float = 1e-9, dtype: Any = "same",
-                 hints: Mapping[str, Any] | None = None) -> None:
+                 hints: Mapping[str, Any] | None = None, batch_size: int | None = None) -> None:
     """Fail with a student-facing message unless `got` matches `expected` elementwise.
 
     `expected` is an array or a number. `dtype="same"` requires the expected dtype exactly, `None`
     accepts any numeric dtype. `hints` maps a message to the value a known mistake would produce; the
-    message is shown when `got` matches it.
+    message is shown when `got` matches it. `batch_size`, where the quantity is an average over a
+    batch, lets a result off by exactly that factor be named as such.
     """
     if np.ndim(expected) == 0 and not isinstance(expected, np.ndarray):
-        _close_scalar(got, expected, name, rtol, atol, hints)
+        _close_scalar(got, expected, name, rtol, atol, hints, batch_size)
         return
     expected = np.asarray(expected)
     got = assert_array(got, name)
@@ -96,12 +97,12 @@ def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float =
     message = (f"{name}: {int((~close).sum())} of {got.size} values differ; worst at {index}: "
                f"got {_num(got[worst])}, expected {_num(expected[worst])} "
                f"(relative error {rel_error(got, expected):.1e}).")
-    hint = diagnose(got, expected, hints)
+    hint = diagnose(got, expected, hints, batch_size=batch_size)
     raise CheckFailed(f"{message} {hint}".strip())
 
 
 def _close_scalar(got: Any, expected: Any, name: str, rtol: float, atol: float,
-                  hints: Mapping[str, Any] | None) -> None:
+                  hints: Mapping[str, Any] | None, batch_size: int | None = None) -> None:
     if isinstance(got, np.ndarray) and got.shape == ():
         got = got[()]
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
@@ -109,13 +110,18 @@ def _close_scalar(got: Any, expected: Any, name: str, rtol: float, atol: float,
     if not np.isfinite(got):
         raise CheckFailed(f"{name}: got {got}, expected {_num(expected)}. An overflow in exp or a log of 0?")
     if not np.isclose(got, expected, rtol=rtol, atol=atol):
-        hint = diagnose(np.asarray(float(got)), np.asarray(float(expected)), hints)
+        hint = diagnose(np.asarray(float(got)), np.asarray(float(expected)), hints, batch_size=batch_size)
         raise CheckFailed(f"{name}: got {_num(got)}, expected {_num(expected)} "
                           f"(relative error {rel_error(got, expected):.1e}). {hint}".strip())
 
 
-def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | None = None) -> str:
-    """A sentence naming the known mistake `got` looks like, or ''."""
+def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | None = None, *,
+             batch_size: int | None = None) -> str:
+    """A sentence naming the known mistake `got` looks like, or ''.
+
+    A constant ratio is stated as the fact it is; a cause is named only where the evidence fits it:
+    the batch size only when the caller gives it and the ratio is that size or its inverse.
+    """
     hint = _matching_hint(got, hints)
     if hint:
         return hint
@@ -125,10 +131,16 @@ def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | N
     if np.allclose(got, -expected, rtol=1e-5, atol=1e-8):
         return "Hint: your result has the wrong sign."
     scale = _constant_ratio(got, expected)
-    if scale is not None:
-        return (f"Hint: your result is {_num(scale)} times the expected one; "
-                "a missing or extra division by the batch size or a factor of 2?")
-    return ""
+    if scale is None:
+        return ""
+    if batch_size and batch_size > 1 and np.isclose(scale, batch_size, rtol=1e-6):
+        return (f"Hint: your result is {_num(scale)} times the expected one, the batch size: "
+                "a division by the batch size is missing (average, don't sum, over the examples).")
+    if batch_size and batch_size > 1 and np.isclose(scale, 1 / batch_size, rtol=1e-6):
+        return (f"Hint: your result is 1/{batch_size} of the expected one: it is divided by the batch "
+                "size once too often.")
+    return (f"Hint: your result is {_num(scale)} times the expected one everywhere: the formula is right "
+            "up to a constant factor; look for a factor that is missing or extra.")
 
 
 def _matching_hint(got: np.ndarray, hints: Mapping[str, Any] | None) -> str:
@@ -155,6 +167,44 @@ def _constant_ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
         if not (np.isclose(factor, round(factor), rtol=1e-6) and round(factor) >= 2):
             return None
     return ratio
+
+
+def assert_params(params: Any, shapes: Mapping[str, tuple[int | str, ...]], name: str = "params", *,
+                  max_elements: int = 10_000_000) -> dict[str, np.ndarray]:
+    """A dict of parameter arrays checked against its contract before the judge computes with it.
+
+    `shapes` maps each required key to its shape; a str in a shape is a size the student chooses (a
+    hidden width "H"), which must be the same wherever the name appears. Every array must be real,
+    finite and of at most `max_elements` entries: returned parameters that would broadcast into
+    something huge inside the judge's own computation are refused here, with a message.
+    """
+    if not isinstance(params, dict):
+        raise CheckFailed(f"{name}: expected a dict of arrays, got {_kind(params)}")
+    sizes: dict[str, int] = {}
+    for key, shape in shapes.items():
+        label = f"{name}[{key!r}]"
+        if key not in params:
+            raise CheckFailed(f"{name}: the key {key!r} is missing (it has {sorted(map(str, params))[:10]})")
+        value = assert_array(params[key], label)
+        if value.ndim != len(shape):
+            raise CheckFailed(f"{label}: shape {value.shape}, expected {len(shape)} dimensions "
+                              f"({_shape_text(shape)})")
+        for axis, (got, want) in enumerate(zip(value.shape, shape)):
+            if isinstance(want, str):
+                want = sizes.setdefault(want, got)
+            if got != want:
+                raise CheckFailed(f"{label}: shape {value.shape}, expected {_shape_text(shape, sizes)}")
+        if value.size > max_elements:
+            raise CheckFailed(f"{label}: {value.size} entries, more than the {max_elements} allowed")
+        if value.dtype.kind not in "biuf":
+            raise CheckFailed(f"{label}: dtype {value.dtype}, expected real numbers")
+        assert_finite(value.astype(float), label)
+    return {key: params[key] for key in shapes}
+
+
+def _shape_text(shape: tuple[int | str, ...], sizes: Mapping[str, int] | None = None) -> str:
+    parts = [str((sizes or {}).get(d, d)) if isinstance(d, str) else str(d) for d in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def accuracy(predicted: Any, labels: np.ndarray, name: str = "predictions") -> float:

@@ -1,16 +1,24 @@
 """Numerical gradients by central differences, and the CS231n-style comparison with an analytic one.
 
 The function being differentiated may be a proxy call into the runner (a student's forward pass) or a
-reference function: `numeric_gradient` only ever calls it with arrays and reads back numbers.
+reference function: `numeric_gradient` only ever calls it with arrays and reads back numbers, and
+checks each result's shape before it computes with it.
+
+A gradient check against the student's own forward pass proves only that forward and backward agree:
+zeros from both agree perfectly. `check_gradient` therefore first compares the forward value at the
+checked point with the expected one (the reference's, or a number the public test states) and, when
+it differs, blames the forward ("your loss is wrong, so the gradient check cannot be trusted yet"),
+never the gradient. `partial` builds the one-input function a check needs, instead of a lambda per
+input.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from grader.judge.checks import CheckFailed, assert_array, assert_finite, assert_shape
+from grader.judge.checks import CheckFailed, assert_array, assert_close, assert_finite, assert_shape
 
 # Relative errors of a correct float64 backward pass are ~1e-7 or below (a little more near the kinks of
 # ReLU); a wrong one is ~1e-2 or worse.
@@ -22,16 +30,93 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, upstream: np
     """d(sum(f(x) * upstream))/dx at x, one element at a time. `f` must not change `x` itself."""
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
+    shape = () if upstream is None else np.shape(upstream)
     for index in np.ndindex(*x.shape):
         old = x[index]
         x[index] = old + h
-        plus = np.asarray(f(x.copy()), dtype=float)
+        plus = _output(f(x.copy()), shape)
         x[index] = old - h
-        minus = np.asarray(f(x.copy()), dtype=float)
+        minus = _output(f(x.copy()), shape)
         x[index] = old
         weights = 1.0 if upstream is None else upstream
         grad[index] = np.sum((plus - minus) * weights) / (2 * h)
     return grad
+
+
+def _output(value: Any, shape: tuple[int, ...], name: str = "the function's output") -> np.ndarray:
+    """`value` as floats, refused unless it has `shape` (checked before any arithmetic with it, so a
+    returned array that would broadcast into something huge never reaches the judge's numpy)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if shape == ():
+        number = isinstance(value, (int, float, np.integer, np.floating))
+        if isinstance(value, (bool, np.bool_)) or not number:
+            what = f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise CheckFailed(f"{name}: expected a number, got {what}")
+        return np.asarray(float(value))
+    got = assert_array(value, name)
+    assert_shape(got, shape, name)
+    if got.dtype.kind not in "biuf":
+        raise CheckFailed(f"{name}: dtype {got.dtype}, expected real numbers")
+    return got.astype(float)
+
+
+def partial(f: Callable[..., Any], args: Sequence[Any], at: int, key: str | None = None,
+            pick: int | None = None) -> Callable[[np.ndarray], Any]:
+    """`f` as a function of one input, the others fixed: `args[at]` replaced by the argument (or
+    `args[at][key]` when that argument is a dict of parameters). `pick` selects one item of a tuple
+    result (e.g. 0 for the loss of `(loss, grads)`)."""
+    def one_input(value: np.ndarray) -> Any:
+        call = list(args)
+        call[at] = value if key is None else {**call[at], key: value}
+        result = f(*call)
+        if pick is None:
+            return result
+        if not isinstance(result, (tuple, list)) or len(result) <= pick:
+            raise CheckFailed(f"expected a tuple with at least {pick + 1} items, got "
+                              f"{type(result).__name__}")
+        return result[pick]
+    return one_input
+
+
+def check_forward_value(value: Any, expected: Any, *, what: str, then: str,
+                        upstream: np.ndarray | None = None, rtol: float = 1e-6) -> None:
+    """The forward value at the gradient check's inputs must be right before the check means anything.
+
+    `expected` is the reference's value there (same shape as `value`), or, with `upstream`, the single
+    number sum(value * upstream) a public test can state. A wrong value is blamed on `what`.
+    """
+    blame = (f"{what[:1].upper()}{what[1:]} is wrong at the gradient check's inputs, so the gradient "
+             f"check of {then} cannot be trusted yet: fix {what} first.")
+    shape = () if upstream is None else np.shape(upstream)
+    try:
+        got = _output(value, shape, what)
+        if upstream is not None and np.ndim(expected) == 0:
+            got, label = float(np.sum(got * upstream)), f"sum({what} * upstream)"
+        else:
+            label = what
+        assert_close(got, expected if np.ndim(expected) else float(expected), name=label, rtol=rtol,
+                     atol=1e-9, dtype=None)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{str(failure).rstrip('.')}. {blame}") from None
+
+
+def check_gradient(analytic: Any, f: Callable[[np.ndarray], Any], x: np.ndarray, name: str, *,
+                   expected_value: Any = None, what: str = "the forward pass",
+                   upstream: np.ndarray | None = None, reference: Callable[[np.ndarray], Any] | None = None,
+                   threshold: float = DEFAULT_THRESHOLD, hints: dict[str, Any] | None = None,
+                   batch_size: int | None = None) -> None:
+    """A gradient check that blames the right function.
+
+    `f` is the student's forward as a function of `x` (see `partial`). With `expected_value`, f(x) is
+    checked first (see `check_forward_value`); with `reference`, the numerical gradient is the
+    reference's, otherwise it is f's. `upstream` weights an array output (d sum(f(x) * upstream)/dx).
+    """
+    if expected_value is not None:
+        check_forward_value(f(np.array(x, dtype=float)), expected_value, what=what, then=name,
+                            upstream=upstream)
+    numeric = numeric_gradient(reference or f, x, upstream)
+    assert_gradient(analytic, numeric, name, threshold=threshold, hints=hints, batch_size=batch_size)
 
 
 def gradient_error(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
@@ -44,7 +129,8 @@ def gradient_error(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
 
 
 def assert_gradient(analytic: Any, numeric: np.ndarray, name: str = "gradient", *,
-                    threshold: float = DEFAULT_THRESHOLD, hints: dict[str, Any] | None = None) -> None:
+                    threshold: float = DEFAULT_THRESHOLD, hints: dict[str, Any] | None = None,
+                    batch_size: int | None = None) -> None:
     """The analytic gradient must agree with the numerical one to `threshold` relative error."""
     from grader.judge.checks import diagnose
 
@@ -55,7 +141,7 @@ def assert_gradient(analytic: Any, numeric: np.ndarray, name: str = "gradient", 
     err = float(errors.max(initial=0))
     if err > threshold:
         worst = np.unravel_index(int(np.argmax(errors)), numeric.shape)
-        hint = diagnose(analytic, numeric, hints)
+        hint = diagnose(analytic, numeric, hints, batch_size=batch_size)
         raise CheckFailed(
             f"{name}: relative error {err:.1e} against the numerical gradient (needs < {threshold:.0e}); "
             f"worst at {[int(i) for i in worst]}: got {float(analytic[worst]):.6g}, numerical "

@@ -10,7 +10,10 @@ submission earned (a timeout, a crash) win over whatever the test did with them.
 from __future__ import annotations
 
 import importlib.util
+import resource
+import signal
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,10 +25,15 @@ from grader.errors import InfrastructureError, SpecError
 from grader.judge.checks import CheckFailed
 from grader.judge.figures import Figures
 from grader.judge.proxy import RunnerSession, SubmissionProxy, derive_seed
-from grader.judge.verdicts import Verdict
+from grader.judge.verdicts import JudgeLimit, Verdict
 from grader.spec import AssignmentSpec
 
 MAX_MESSAGE = 2000
+# CPU seconds the judge itself may spend in one test (waiting on the runner costs none), and in all
+# tests together: a submission whose values make the judge's checks slow fails those tests instead of
+# holding the machine until the judge is killed (an infra_error). The references need under 2 s a test.
+JUDGE_TEST_CPU_SECONDS = 30
+JUDGE_TOTAL_CPU_SECONDS = 150
 
 
 class JudgePlugin:
@@ -34,11 +42,14 @@ class JudgePlugin:
         self.tests: dict[str, dict] = {}  # nodeid -> outcome, in collection order
         self.spec_errors: list[str] = []
         self.infra_error: str | None = None
+        self.cpu_spent = 0.0  # judge CPU seconds spent inside tests, against JUDGE_TOTAL_CPU_SECONDS
 
     # -- configuration and collection ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): what the test is worth; required on every test")
         config.addinivalue_line("markers", "call_seconds(s): per-call time limit for this test")
+        config.addinivalue_line("markers", "judge_cpu_seconds(s): CPU seconds the judge's own work in this "
+                                           f"test may take (default {JUDGE_TEST_CPU_SECONDS})")
         config.addinivalue_line("markers", "group_points(n): on a class or module, n points shared "
                                            "equally by its tests (instead of points per test)")
 
@@ -101,6 +112,9 @@ class JudgePlugin:
             return excinfo.value.status, excinfo.value.message
         if excinfo is None:
             return "passed", ""
+        if isinstance(excinfo.value, MemoryError):
+            return "error", ("checking what your code returned needed more memory than the grader allows "
+                             f"({judge_memory_text()}): are the shapes and sizes of your results right?")
         if report.skipped:
             return "not_run", f"skipped: {_skip_reason(report)}"
         if isinstance(excinfo.value, CheckFailed):
@@ -113,6 +127,37 @@ class JudgePlugin:
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         if self.infra_error:
             item.session.shouldstop = "infrastructure error"
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        """The test body under the judge's own CPU limit (SIGPROF counts this process's CPU time only)."""
+        marker = item.get_closest_marker("judge_cpu_seconds")
+        per_test = float(marker.args[0]) if marker and marker.args else JUDGE_TEST_CPU_SECONDS
+        total_left = JUDGE_TOTAL_CPU_SECONDS - self.cpu_spent
+        left = max(0.05, min(per_test, total_left))
+
+        def over(signum: int, frame: Any) -> None:
+            if total_left < per_test:
+                text = (f"the grader's checks of what your code returned used up their "
+                        f"{JUDGE_TOTAL_CPU_SECONDS} s of computing in earlier tests, so this one was stopped")
+            else:
+                text = (f"checking what your code returned took the grader more than {left:g} s of "
+                        "computing (its limit per test)")
+            verdict = JudgeLimit(f"{text}: are the shapes of your results right? Arrays that broadcast "
+                                 "into something huge cost the check, not your code")
+            self.session.verdict = verdict
+            self.session.close()  # the signal may have cut a frame in half: the next test starts afresh
+            raise verdict
+
+        previous = signal.signal(signal.SIGPROF, over)
+        started = time.process_time()
+        signal.setitimer(signal.ITIMER_PROF, left)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
+            self.cpu_spent += time.process_time() - started
 
     # -- fixtures --------------------------------------------------------------------------------------
     @pytest.fixture
@@ -150,6 +195,11 @@ class JudgePlugin:
         from grader.datasets import load_mnist
 
         return load_mnist(self.spec.course / "data" / "mnist")
+
+
+def judge_memory_text() -> str:
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    return "no limit set" if soft == resource.RLIM_INFINITY else f"{soft >> 20} MB"
 
 
 def _group_shares(items: list[pytest.Item]) -> dict[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -23,9 +24,17 @@ from grader.judge.proxy import RunnerSession
 from grader.sandbox import RunnerConfig, make_backend
 from grader.spec import AssignmentSpec, load_spec
 
+# The judge's own memory: what the reference and the checks need (under 1 GB for every step) with room
+# to spare, and far below what would starve a grading machine running several judges. Counted as
+# RLIMIT_DATA (heap and private writable mappings: every numpy array), not as address space, which
+# native libraries reserve in bulk. Soft only, so the runner this process starts can set its own.
+JUDGE_MEMORY_MB = 3072
+
 
 def run_job(job: dict) -> dict:
     spec = load_spec(Path(job["assignment"]), course=Path(job["course"]))
+    # A local runner inherits this soft limit; above its own memory_mb it never binds there.
+    limit_judge_memory(max(JUDGE_MEMORY_MB, spec.limits.memory_mb + 512))
     started = time.time()
     backend = None
     if job.get("workspace"):
@@ -53,7 +62,8 @@ def run_job(job: dict) -> dict:
         "output": {"text": output[0], "truncated": output[1]},
         "environment": {**environment, **session.info},
         "timings": {"judge_seconds": round(time.time() - started, 3),
-                    "runner_seconds": round(session.spent, 3), **session.timings},
+                    "runner_seconds": round(session.spent, 3),
+                    "judge_cpu_seconds": round(plugin.cpu_spent, 3), **session.timings},
     }
 
 
@@ -101,6 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(json.dumps(result))
     os.replace(tmp, target)
     return 0
+
+
+def limit_judge_memory(megabytes: int) -> None:
+    """A soft RLIMIT_DATA on this process: an allocation past it is a MemoryError in the test that made
+    it (see plugin), not a machine brought to swapping."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    want = megabytes << 20
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (want, hard))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ class BadValue(Verdict):
     """The runner answered with something the protocol refuses (too big, a forbidden dtype, ...)."""
 
 
+class JudgeLimit(Verdict):
+    """The judge's own check of what the submission returned ran past the judge's CPU or memory limit
+    (e.g. arrays that broadcast into something huge): that test's failure, never an infra_error."""
+
+
 class StudentError(Verdict):
     """The student's code raised. `type_name` lets a test expect a particular exception."""
 

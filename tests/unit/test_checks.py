@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import (CheckFailed, accuracy, assert_accuracy, assert_close, assert_shape,
-                                 rel_error)
-from grader.judge.gradcheck import assert_gradient, numeric_gradient
+from grader.judge.checks import (CheckFailed, accuracy, assert_accuracy, assert_close, assert_params,
+                                 assert_shape, rel_error)
+from grader.judge.gradcheck import assert_gradient, check_gradient, numeric_gradient, partial
 
 
 def fails(match, fn, *args, **kwargs):
@@ -77,3 +77,76 @@ def test_accuracy():
     fails("integer class labels", accuracy, np.array([0.0, 1, 2, 3]), labels)
     fails("accuracy 75.00% on 4 held-out examples, needs at least 90.00%", assert_accuracy,
           np.array([0, 1, 2, 0]), labels, 0.9)
+
+
+@pytest.mark.parametrize("ratio", [0.99, 0.5, 9.0, 2.0])
+def test_a_constant_ratio_is_stated_not_blamed_on_the_batch_size(ratio):
+    w = np.random.default_rng(2).normal(size=(3, 5))
+    message = fails(f"{ratio:g} times the expected one everywhere", assert_close, w * ratio, w)
+    assert "batch size" not in message and "factor of 2" not in message
+
+
+def test_the_batch_size_is_named_only_when_it_is_the_ratio():
+    w = np.random.default_rng(3).normal(size=(3, 5))
+    fails("a division by the batch size is missing", assert_close, w * 8, w, batch_size=8)
+    fails("divided by the batch size once too often", assert_close, w / 8, w, batch_size=8)
+    assert "batch size" not in fails("times the expected", assert_close, w * 9, w, batch_size=8)
+
+
+def affine(x, w, b):
+    return x @ w + b
+
+
+def test_check_gradient_blames_a_wrong_forward_not_the_gradient():
+    """Zeros from forward and backward agree with each other; the stated forward value tells them apart."""
+    rng = np.random.default_rng(4)
+    x, w, b, dout = rng.normal(size=(2, 3)), rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(2, 4))
+    right = float(np.sum(affine(x, w, b) * dout))
+    check_gradient(x.T @ dout, partial(affine, (x, w, b), 1), w, "dw", upstream=dout, expected_value=right,
+                   what="affine()")
+    zeros = partial(lambda x, w, b: np.zeros((2, 4)), (x, w, b), 1)
+    check_gradient(np.zeros_like(w), zeros, w, "dw", upstream=dout)  # self-consistent: why it is not enough
+    message = fails("Affine() is wrong at the gradient check's inputs, so the gradient check of dw cannot be "
+                    "trusted yet", check_gradient, x.T @ dout, zeros, w, "dw", upstream=dout,
+                    expected_value=right, what="affine()")
+    assert "relative error" in message and "against the numerical gradient" not in message
+    fails("dw: relative error", check_gradient, np.zeros_like(w), partial(affine, (x, w, b), 1), w, "dw",
+          upstream=dout, expected_value=right, what="affine()")
+
+
+def test_check_gradient_against_the_reference_and_a_scalar_loss():
+    rng = np.random.default_rng(5)
+    params, X = {"W": rng.normal(size=(3, 2))}, rng.normal(size=(4, 3))
+
+    def loss(params, X):
+        return float(np.sum((X @ params["W"]) ** 2)), None
+
+    grad = 2 * X.T @ (X @ params["W"])
+    check_gradient(grad, partial(loss, (params, X), 0, "W", pick=0), params["W"], "dW",
+                   expected_value=loss(params, X)[0], what="the loss")
+    wrong = partial(lambda p, X: (2 * loss(p, X)[0], None), (params, X), 0, "W", pick=0)
+    fails("The loss is wrong", check_gradient, 2 * grad, wrong, params["W"], "dW",
+          expected_value=loss(params, X)[0], what="the loss")
+    # With the reference's forward, the student's own (wrong) forward cannot vouch for the gradient.
+    fails("dW: relative error", check_gradient, 2 * grad, wrong, params["W"], "dW",
+          reference=partial(loss, (params, X), 0, "W", pick=0))
+
+
+def test_numeric_gradient_refuses_an_output_that_would_broadcast():
+    x, dout = np.ones((2, 3)), np.ones((2, 3))
+    fails("shape (1000, 2, 3), expected (2, 3)", numeric_gradient, lambda v: np.ones((1000, 1, 1)) * v, x, dout)
+    fails("expected a number", numeric_gradient, lambda v: np.ones(3), x)
+
+
+def test_assert_params_checks_the_contract_before_any_computation():
+    shapes = {"W1": (2, "H"), "b1": ("H",), "W2": ("H", 2), "b2": (2,)}
+    good = {"W1": np.ones((2, 5)), "b1": np.ones(5), "W2": np.ones((5, 2)), "b2": np.ones(2), "extra": 1}
+    assert set(assert_params(good, shapes)) == set(shapes)
+    fails("params['b1']: shape (20000, 1, 1), expected 1 dimensions ((H,))", assert_params,
+          {**good, "b1": np.ones((20000, 1, 1))}, shapes)
+    fails("params['W2']: shape (4, 2), expected (5, 2)", assert_params, {**good, "W2": np.ones((4, 2))}, shapes)
+    fails("the key 'b2' is missing", assert_params, {k: v for k, v in good.items() if k != "b2"}, shapes)
+    fails("expected a dict of arrays", assert_params, [1.0] * 3, shapes)
+    fails("more than the 100 allowed", assert_params, {**good, "W1": np.ones((2, 500)), "b1": np.ones(500),
+                                                      "W2": np.ones((500, 2))}, shapes, max_elements=100)
+    fails("NaN or infinite", assert_params, {**good, "b2": np.array([1.0, np.nan])}, shapes)

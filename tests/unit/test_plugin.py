@@ -101,3 +101,32 @@ def test_a_sandbox_without_a_needed_module_skips_without_a_score(tmp_path):
     assert report["status"] == "skipped" and report["score"] is None
     assert "no_such_module_for_this_test is not installed in the sandbox" in report["reason"]
     assert [t["status"] for t in report["tests"]] == ["not_run"]
+
+
+def test_the_judges_own_cpu_and_memory_limits_fail_the_test_not_the_run(tmp_path):
+    """A check that computes too long or allocates too much (e.g. on arrays a submission made to
+    broadcast) is that test's error with a message; the other tests and the run go on."""
+    spec = make(tmp_path, """
+        import numpy as np
+        import pytest
+        @pytest.mark.points(1)
+        @pytest.mark.judge_cpu_seconds(0.5)
+        def test_spins():
+            while True:
+                pass
+        @pytest.mark.points(1)
+        def test_allocates():
+            np.ones(600_000_000)  # 4.8 GB, over the judge's memory limit
+        @pytest.mark.points(2)
+        def test_fine():
+            assert np.ones(3).sum() == 3
+        """)
+    outcome = judge(spec)
+    assert outcome["infra_error"] is None and outcome["spec_errors"] == []
+    tests = {t["name"].rsplit("::", 1)[1]: t for t in outcome["tests"]}
+    assert tests["test_spins"]["status"] == "error"
+    assert "more than 0.5 s of computing" in tests["test_spins"]["message"]
+    assert tests["test_allocates"]["status"] == "error"
+    assert "more memory than the grader allows" in tests["test_allocates"]["message"]
+    assert tests["test_fine"]["status"] == "passed"
+    assert outcome["timings"]["judge_cpu_seconds"] >= 0.4
