@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close
+from grader.judge.checks import assert_close, assert_params
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
+
+# The contract of train_xor's result: 2 inputs, a hidden width H of your choice, 2 classes.
+XOR_PARAMS = {"W1": (2, "H"), "b1": ("H",), "W2": ("H", 2), "b2": (2,)}
 
 SHAPES = [(1, 1, 1), (2, 7, 3), (10, 5, 8), (64, 30, 20)]
 
@@ -93,7 +96,7 @@ def test_two_layer_gradient_check_wide(submission, reference, rng):
 @pytest.mark.points(3)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_train_xor_seeds(submission, reference, seed):
-    params = submission.train_xor(seed)
+    params = assert_params(submission.train_xor(seed), XOR_PARAMS, "train_xor's params")
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     scores = reference.affine_forward(reference.relu_forward(
         reference.affine_forward(X, params["W1"], params["b1"])), params["W2"], params["b2"])

@@ -126,6 +126,11 @@ def test_l2_penalty_without_reg(submission, rng):
     loss, grads = submission.l2_penalty(params, 0.0)
     assert_close(loss, 0.0, name="loss with reg = 0")
     assert_close(grads["W1"], np.zeros((3, 4)), name="grads['W1'] with reg = 0")
+    # ... and the same weights with reg > 0 cost something (a penalty that is always 0 must not pass;
+    # its exact value is other tests' business)
+    loss, _ = submission.l2_penalty(params, 0.3)
+    is_number = isinstance(loss, (int, float, np.integer, np.floating)) and not isinstance(loss, bool)
+    assert is_number and loss > 0, f"l2_penalty(params, 0.3) returned {loss!r}: with reg > 0 it is positive"
 
 
 @pytest.mark.points(3)
@@ -217,8 +222,14 @@ def test_dropout_backward_test_mode(submission, rng):
 def test_dropout_gradient_check(submission, rng):
     x, dout = rng.normal(size=(3, 6)), rng.normal(size=(3, 6))
     seed = int(rng.integers(1 << 30))
-    _, mask = submission.dropout_forward(x, 0.5, True, seed)
+    out, mask = submission.dropout_forward(x, 0.5, True, seed)
     dx = submission.dropout_backward(dout, mask, True)
+    # Your mask is your own (seeded), so the forward is checked for what any mask must give first:
+    # kept entries x / (1 - p), the others 0, some of each. Only then against your forward's gradient.
+    assert_shape(out, x.shape, name="out")
+    kept = out != 0
+    assert kept.any() and not kept.all(), "dropout with p = 0.5 must drop some entries and keep others"
+    assert_close(out[kept], x[kept] / 0.5, name="kept entries of out (x / (1 - p))")
     numeric = numeric_gradient(lambda v: submission.dropout_forward(v, 0.5, True, seed)[0], x, dout)
     assert_gradient(dx, numeric, "dx")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.judge.checks import assert_close, assert_shape
-from grader.judge.gradcheck import assert_gradient, numeric_gradient
+from grader.judge.gradcheck import check_gradient
 
 W = np.array([1.0, -2.0, 0.5])
 DW = np.array([0.5, 0.5, -1.0])
@@ -68,12 +68,19 @@ def test_dropout_test_mode(submission, rng):
 
 
 @pytest.mark.points(2)
-def test_dropout_backward_gradient_check(submission, rng):
+def test_dropout_backward_gradient_check(submission):
+    rng = np.random.default_rng(71)
     x, dout = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
     _, mask = submission.dropout_forward(x, 0.4, True, 3)
     dx = submission.dropout_backward(dout, mask, True)
-    numeric = numeric_gradient(lambda v: submission.dropout_forward(v, 0.4, True, 3)[0], x, dout)
-    assert_gradient(dx, numeric, "dx")
+    # The mask is yours (seeded), so the forward value is checked for what any mask must give: the
+    # kept entries of x scaled by 1 / (1 - p), the rest 0. Then the gradient against your forward.
+    out = submission.dropout_forward(x, 0.4, True, 3)[0]
+    assert_shape(out, x.shape, name="out")
+    kept = out != 0
+    assert kept.any() and not kept.all(), "dropout with p = 0.4 must drop some entries and keep others"
+    assert_close(out[kept], x[kept] / 0.6, name="kept entries of out (x / (1 - p))")
+    check_gradient(dx, lambda v: submission.dropout_forward(v, 0.4, True, 3)[0], x, "dx", upstream=dout)
 
 
 @pytest.mark.points(3)

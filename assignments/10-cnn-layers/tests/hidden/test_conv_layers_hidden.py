@@ -29,9 +29,24 @@ def make(rng, xs, fs):
     (28, 5, 1, 0, 24), (28, 5, 1, 2, 28), (31, 3, 2, 1, 16), (4, 4, 1, 0, 1),
     (10, 4, 3, 0, 3), (7, 7, 1, 3, 7)])
 def test_conv_output_size_values(submission, size, filt, stride, pad, expected):
-    wrong = (size - filt) // stride + 1
     assert_close(submission.conv_output_size(size, filt, stride, pad), expected, name="output size",
-                 hints={"the padding is missing: add 2 * pad to the input size": wrong} if pad else None)
+                 hints=output_size_hints(size, filt, stride, pad, expected))
+
+
+def output_size_hints(size, filt, stride, pad, expected):
+    """The known slips in (size + 2 * pad - filt) / stride + 1, each named only where its result is its
+    own: a value two slips share (or the right answer) tells nothing, so it gets no hint."""
+    slips = {
+        "the padding is missing: add 2 * pad to the input size": (size - filt) // stride + 1,
+        "pad both sides: the input grows by 2 * pad, not pad": (size + pad - filt) // stride + 1,
+        "the + 1 is missing: a filter that fits exactly once gives one output":
+            (size + 2 * pad - filt) // stride,
+        "the stride is missing: divide (size + 2 * pad - filt) by the stride before adding 1":
+            size + 2 * pad - filt + 1,
+        "add the 1 after dividing by the stride, not before": (size + 2 * pad - filt + 1) // stride,
+    }
+    values = list(slips.values())
+    return {hint: value for hint, value in slips.items() if value != expected and values.count(value) == 1}
 
 
 @pytest.mark.points(1)

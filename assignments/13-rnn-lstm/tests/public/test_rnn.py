@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.judge.checks import assert_close, assert_shape
-from grader.judge.gradcheck import assert_gradient, numeric_gradient
+from grader.judge.gradcheck import check_gradient, partial
 
 CYCLE = [1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
 
@@ -25,12 +25,12 @@ def lstm_inputs():
             np.linspace(-0.3, 0.6, 16).reshape(2, 8), np.linspace(-0.2, 0.3, 8))
 
 
-def gradient_checks(analytic, inputs, names, forward, upstream):
-    """Check each analytic gradient against central differences of `forward` in that input."""
+def gradient_checks(analytic, inputs, names, forward, upstream, expected, what):
+    """Check `forward`'s value at `inputs` (sum(out * upstream) must be `expected`), then each analytic
+    gradient against central differences of `forward` in that input."""
     for index, (grad, name) in enumerate(zip(analytic, names)):
-        def f(value, index=index):
-            return forward(*inputs[:index], value, *inputs[index + 1:])
-        assert_gradient(grad, numeric_gradient(f, inputs[index], upstream), name)
+        check_gradient(grad, partial(forward, inputs, index), inputs[index], name, upstream=upstream,
+                       expected_value=expected, what=what)
 
 
 @pytest.mark.points(2)
@@ -41,13 +41,14 @@ def test_rnn_step_forward(submission):
 
 
 @pytest.mark.points(3)
-def test_rnn_step_backward(submission, rng):
+def test_rnn_step_backward(submission):
+    rng = np.random.default_rng(131)
     inputs = rnn_inputs()
     dh_next = rng.normal(size=(2, 4))
     grads = submission.rnn_step_backward(dh_next, *inputs)
     assert isinstance(grads, tuple) and len(grads) == 5, "return (dx, dh_prev, dWx, dWh, db)"
     gradient_checks(grads, inputs, ("dx", "dh_prev", "dWx", "dWh", "db"), submission.rnn_step_forward,
-                    dh_next)
+                    dh_next, 0.509039529792, "rnn_step_forward()")
 
 
 @pytest.mark.points(3)
@@ -65,13 +66,15 @@ def test_rnn_forward(submission):
 
 
 @pytest.mark.points(4)
-def test_rnn_backward(submission, rng):
+def test_rnn_backward(submission):
+    rng = np.random.default_rng(132)
     inputs = (rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3)) * 0.5,
               rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3) * 0.1)
     dh = rng.normal(size=(2, 3, 3))
     grads = submission.rnn_backward(dh, *inputs)
     assert isinstance(grads, tuple) and len(grads) == 5, "return (dx, dh0, dWx, dWh, db)"
-    gradient_checks(grads, inputs, ("dx", "dh0", "dWx", "dWh", "db"), submission.rnn_forward, dh)
+    gradient_checks(grads, inputs, ("dx", "dh0", "dWx", "dWh", "db"), submission.rnn_forward, dh,
+                    -4.91185495542, "rnn_forward()")
 
 
 @pytest.mark.points(1)
@@ -91,21 +94,27 @@ def test_lstm_step_forward(submission):
 
 
 @pytest.mark.points(4)
-def test_lstm_step_backward(submission, rng):
+def test_lstm_step_backward(submission):
+    rng = np.random.default_rng(133)
     inputs = lstm_inputs()
     dh_next, dc_next = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
     grads = submission.lstm_step_backward(dh_next, dc_next, *inputs)
     assert isinstance(grads, tuple) and len(grads) == 6, "return (dx, dh_prev, dc_prev, dWx, dWh, db)"
 
     def both(*args):  # h_next and c_next side by side, weighted by dh_next and dc_next
-        return np.concatenate(submission.lstm_step_forward(*args), axis=1)
+        h_next, c_next = submission.lstm_step_forward(*args)
+        assert_shape(h_next, (2, 2), name="h_next")
+        assert_shape(c_next, (2, 2), name="c_next")
+        return np.concatenate([h_next, c_next], axis=1)
 
     gradient_checks(grads, inputs, ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), both,
-                    np.concatenate([dh_next, dc_next], axis=1))
+                    np.concatenate([dh_next, dc_next], axis=1), -3.17726433531,
+                    "lstm_step_forward()")
 
 
 @pytest.mark.points(3)
-def test_sequence_loss(submission, rng):
+def test_sequence_loss(submission):
+    rng = np.random.default_rng(134)
     params = {"Wx": rng.normal(size=(1, 3)) * 0.5, "Wh": rng.normal(size=(3, 3)) * 0.5,
               "b": rng.normal(size=3) * 0.1, "Wy": rng.normal(size=(3, 1)), "by": np.array([0.5])}
     x, y = rng.normal(size=(2, 4, 1)), rng.normal(size=(2, 4, 1))
@@ -114,9 +123,9 @@ def test_sequence_loss(submission, rng):
     assert_close(submission.sequence_loss(zero, x, y)[0], float(np.mean(y ** 2)),
                  name="loss when every prediction is 0 (the mean of y ** 2)")
     for key in params:
-        def loss_of(value, key=key):
-            return submission.sequence_loss({**params, key: value}, x, y)[0]
-        assert_gradient(grads[key], numeric_gradient(loss_of, params[key]), f"grads['{key}']")
+        check_gradient(grads[key], partial(submission.sequence_loss, (params, x, y), 0, key, pick=0),
+                       params[key], f"grads['{key}']", expected_value=3.1418339498,
+                       what="the loss of sequence_loss()")
 
 
 @pytest.mark.points(4)

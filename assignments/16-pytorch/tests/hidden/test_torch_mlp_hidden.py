@@ -44,6 +44,9 @@ def weights_of(submission, model, hidden):
     assert isinstance(weights, dict), "model_weights must return a dict"
     for key, shape in {"W1": (784, hidden), "b1": (hidden,), "W2": (hidden, 10), "b2": (10,)}.items():
         assert_shape(weights.get(key), shape, key)
+    for key in ("W1", "W2"):  # a model of constant weights (zeros) agrees with itself and learns nothing
+        assert np.ptp(weights[key]) > 0, f"{key} is constant ({float(weights[key].flat[0]):g} everywhere): " \
+                                         "a model starts from random weights (nn.Linear initialises them)"
     return weights
 
 

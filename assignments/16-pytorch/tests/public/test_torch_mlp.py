@@ -19,6 +19,9 @@ def weights_of(submission, model):
         f"model_weights must return a dict with the keys {sorted(SHAPES)}"
     for key, shape in SHAPES.items():
         assert_shape(weights[key], shape, key)
+    for key in ("W1", "W2"):  # a model of constant weights (zeros) agrees with itself and learns nothing
+        assert np.ptp(weights[key]) > 0, f"{key} is constant ({float(weights[key].flat[0]):g} everywhere): " \
+                                         "a model starts from random weights (nn.Linear initialises them)"
     return weights
 
 
