@@ -97,6 +97,7 @@ def test_huge_messages_stay_under_the_cap(graded):
     assert results["tests"][0]["output"]  # cut, not dropped, while that fits
 
 
+@pytest.mark.slow
 def test_run_in_a_prairielearn_job_folder(graded, tmp_path):
     root = tmp_path / "grade"
     shutil.copytree(COURSE / "examples" / "05-backprop" / "no-bias-sum", root / "student")
