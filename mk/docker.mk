@@ -2,8 +2,8 @@
 # Included by the Makefile (PY is its virtualenv's python).
 .PHONY: image test-docker bench
 
-image: install  ## build the offline sandbox image (debootstrap, no registry; skips when current)
-	$(PY) -m grader.sandbox.image
+image: install  ## build the sandbox images dl-grader and dl-grader-torch offline (GPU=1: dl-grader-cuda too)
+	$(PY) -m grader.sandbox.image $(if $(GPU),--gpu)
 
 test-docker: image  ## the docker backend's tests on a real engine (they fail, not skip, without one)
 	$(PY) -m pytest tests/docker -q

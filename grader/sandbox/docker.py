@@ -35,7 +35,7 @@ from typing import Any
 from grader import wire
 from grader.errors import InfrastructureError
 from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
-from grader.sandbox.image import connect, ensure_image, gpus
+from grader.sandbox.image import connect, ensure_image, gpus, image_present, image_tag, variant_for
 from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
 
 LABEL = "dl-grader"
@@ -394,16 +394,30 @@ class DockerBackend:
     def __init__(self, config: RunnerConfig, limits: Limits) -> None:
         self.config, self.limits = config, limits
         self.client = connect()
-        self.image = ensure_image(self.client)
+        self._gpu = gpu_lease_for(config.gpu)
+        self.image = self._choose_image(config)
         remove_stale_containers(self.client)
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[DockerProcess] = []
-        self._gpu = gpu_lease_for(config.gpu)
         self._tmp = Path(tempfile.mkdtemp(prefix="grader-docker-"))
         self._tmp.chmod(0o755)
         self.runtime = write_runtime(self._tmp / "runtime")
         atexit.register(self.close)  # a judge that exits by an exception still removes its containers
+
+    def _choose_image(self, config: RunnerConfig) -> str:
+        """numpy steps run on dl-grader, torch steps on dl-grader-torch, or on dl-grader-cuda with a GPU;
+        an optional GPU goes back when the CUDA image is missing (the step then runs on the CPU)."""
+        variant = variant_for(config.needs, gpu=self._gpu is not None)
+        if variant == "cuda" and config.gpu == "optional" and not image_present(self.client, image_tag("cuda")):
+            self._gpu.release()
+            self._gpu, variant = None, "torch"
+        try:
+            return ensure_image(self.client, variant=variant)
+        except InfrastructureError:
+            if self._gpu:
+                self._gpu.release()
+            raise
 
     def start(self) -> DockerProcess:
         options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,

@@ -26,6 +26,7 @@ from pathlib import Path
 from grader import wire
 from grader.errors import InfrastructureError
 from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox.interpreter import runner_interpreter
 
 JAIL = Path(__file__).with_name("jail.sh")
 NOBODY = 65534
@@ -140,6 +141,7 @@ class LocalBackend:
         if isolate and (reason := isolation_available()):
             raise InfrastructureError(f"local sandbox: {reason}; grade with --sandbox docker instead")
         self.config, self.limits, self.isolate = config, limits, isolate
+        self.python = runner_interpreter(config.needs)  # one with torch where the step needs it
         self._tmp = Path(tempfile.mkdtemp(prefix="grader-local-"))
         self._tmp.chmod(0o755)
         self.runtime = write_runtime(self._tmp / "runtime")
@@ -158,7 +160,7 @@ class LocalBackend:
             scratch = self._tmp / f"scratch{len(self._processes)}"
             scratch.mkdir()
             config = self.config.as_json(workspace=workspace, scratch=str(scratch))
-            return [sys.executable, "-I", "-c", BOOTSTRAP, str(self.runtime), _json(config)]
+            return [self.python.executable, "-I", "-c", BOOTSTRAP, str(self.runtime), _json(config)]
         root = self._tmp / f"root{len(self._processes)}"
         root.mkdir()
         config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
@@ -167,11 +169,12 @@ class LocalBackend:
         mapped = f"{self.runtime}={JAIL_RUNTIME}:{workspace}={JAIL_WORKSPACE}"
         return [*_unshare_prefix(), "env", f"JAIL_RO={':'.join(self._visible_paths())}",
                 f"JAIL_MAP={mapped}", *jail,
-                sys.executable, "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, _json(config)]
+                self.python.executable, "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, _json(config)]
 
     def _visible_paths(self) -> list[str]:
         # The interpreter and its site-packages (numpy) may live outside /usr, e.g. in a virtualenv.
         paths = {sys.prefix, sys.base_prefix, *(p for p in sys.path if p.startswith(sys.base_prefix))}
+        paths |= set(self.python.paths)  # the runner's interpreter, when it is not the grader's
         paths = {p for p in paths if p and not p.startswith("/usr/")}
         if self.config.gpu:
             paths |= {str(p) for p in Path("/dev").glob("nvidia*")}
