@@ -211,3 +211,64 @@ def test_an_interrupted_batch_is_finished_by_running_it_again(tmp_path):
     assert grader("grade", "backprop", *sources, "--out", out, "--sandbox", "local", "--force").returncode == 0
     again = {p.name: p.read_bytes() for p in out.glob("*.json") if p.name in first}
     assert all(json.loads(again[n])["timings"] != json.loads(first[n])["timings"] for n in first)
+
+
+def test_plain_progress_says_done_total_rate_eta_running_and_cached():
+    import io
+
+    from grader.pipeline.progress import PlainProgress, Progress, make_progress
+
+    stream = io.StringIO()
+    progress = make_progress(stream, label="grading")
+    assert isinstance(progress, PlainProgress)  # a StringIO is no terminal: plain lines
+    with progress:
+        progress.begin(3)
+        progress.started("alice")
+        progress.started("bob")
+        progress.finished("alice", "12/20")
+        progress.started("carol")
+        progress.finished("carol", "20/20", cached=True)
+        progress.finished("bob", "infra_error")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "grading: 3 to grade"
+    assert lines[1].startswith("[1/3] alice: 12/20; ") and "/min, ETA " in lines[1] and "running: bob" in lines[1]
+    assert lines[2].startswith("[2/3] carol: 20/20 (cached); 1 cached; ") and "running: bob" in lines[2]
+    assert lines[3].startswith("[3/3] bob: infra_error; 1 cached; ") and "running" not in lines[3]
+    assert progress.done == 3 and progress.cached == 1 and not progress.running
+    assert type(make_progress(None)) is Progress  # silent
+
+
+def test_live_progress_draws_a_bar_on_a_terminal():
+    import io
+
+    from grader.pipeline.progress import LiveProgress, make_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = make_progress(stream, label="grading")
+    assert isinstance(progress, LiveProgress)
+    with progress:
+        progress.begin(2)
+        progress.started("alice")
+        progress.finished("alice", "1/2")
+        progress.started("bob")
+        progress.finished("bob", "2/2", cached=True)
+    shown = stream.getvalue()
+    assert "grading" in shown and "2/2" in shown and "1 cached" in shown
+
+
+@pytest.mark.slow
+def test_nbgrader_grade_runs_in_parallel_and_reuses_current_reports(tmp_path):
+    from tests.notebooks.nbgrader_cases import CASES
+
+    _, source, students = CASES["ps1"][0]
+    notebooks = [str(p) for p in students.values()]
+    args = ("nbgrader", "grade", source, *notebooks, "--out", tmp_path, "--sandbox", "local", "-j", "2")
+    first, again = grader(*args), grader(*args)
+    assert first.returncode == again.returncode == 0, first.stderr
+    assert "cached" not in first.stderr and f"{len(set(notebooks))} cached" in again.stderr
+    forced = grader(*args, "--force")
+    assert forced.returncode == 0 and "cached" not in forced.stderr
