@@ -9,7 +9,8 @@ Routes: `POST /hooks/{github|gitlab|gitea}` (only the configured forge; 401 for 
 over the size cap, 403 for a repository not on the roster, 200 for a ping, an ungraded branch or a
 redelivery, 202 once the job row is committed), `GET /feedback/{link}` (the student's copy of the
 report behind an unguessable link), `GET /gradebook`, `/gradebook.csv`, `/gradebook/jobs/{id}`,
-`/api/jobs` (instructor token: `Authorization: Bearer`, or the cookie `/login` sets), `GET /healthz`.
+`/api/jobs`, `/api/tokens` (instructor token: `Authorization: Bearer`, or the cookie `/login` sets),
+`POST /api/submissions?assignment=ID` (a zip with a student's upload token), `GET /healthz`.
 This module never grades and never trusts a URL or a student name from a payload.
 """
 
@@ -22,6 +23,7 @@ import hmac
 import json
 import logging
 import time
+import urllib.parse
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -93,6 +95,44 @@ class Service:
         LOG.info("push queued", extra={"fields": fields})
         return JSONResponse({"queued": True, "job": job}, status_code=202)
 
+    async def upload(self, request: Request) -> Response:
+        """`POST /api/submissions?assignment=ID`: a zip with the student's token, for courses without git."""
+        bearer = request.headers.get("authorization", "")
+        student = self.config.student_by_token(bearer[7:]) if bearer.startswith("Bearer ") else None
+        if student is None:
+            return JSONResponse({"error": "a student's upload token is required (Authorization: Bearer)"},
+                                status_code=401)
+        assignment = request.query_params.get("assignment", "")
+        if assignment not in self.config.deadlines:
+            return JSONResponse({"error": f"assignment {assignment!r} is not graded here; known: "
+                                          f"{', '.join(sorted(self.config.deadlines))}"}, status_code=404)
+        try:
+            body = await _read_capped(request, self.config.max_upload_bytes)
+        except hooks.HookRefused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        if not body.startswith(b"PK\x03\x04"):
+            return JSONResponse({"error": "the body must be a .zip archive"}, status_code=400)
+        due = self.config.deadlines[assignment].due
+        new, job = await run_in_threadpool(
+            self.store.enqueue, delivery=None, student=student.id, repository=f"upload:{student.id}",
+            assignment=assignment, commit=hashlib.sha256(body).hexdigest(), branch=None, pusher=student.id,
+            late_seconds=max(0.0, time.time() - due.timestamp()) if due else 0.0, upload=body)
+        record = await run_in_threadpool(self.store.job, job) if job else None
+        answer = {"job": job, "feedback": f"{self.config.public_url}/feedback/{record['link']}" if record else None}
+        if not new:
+            return JSONResponse({"duplicate": True, **answer})
+        self.worker.wake.set()
+        LOG.info("upload queued", extra={"fields": {"job": job, "student": student.id, "assignment": assignment,
+                                                    "bytes": len(body)}})
+        return JSONResponse({"queued": True, **answer}, status_code=202)
+
+    async def tokens(self, request: Request) -> Response:
+        """The instructor's list of each student's upload token (CSV)."""
+        if not self._instructor(request):
+            return PlainTextResponse("instructor token required", status_code=401)
+        rows = "".join(f"{s.id},{self.config.upload_token(s)}\n" for s in self.config.roster)
+        return PlainTextResponse("student,upload_token\n" + rows, media_type="text/csv")
+
     async def feedback(self, request: Request) -> Response:
         job = await run_in_threadpool(self.store.job_by_link, request.path_params["link"])
         if job is None:
@@ -104,8 +144,9 @@ class Service:
 
     async def login(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
-        if request.method == "POST":
-            token = str((await request.form()).get("token", ""))
+        if request.method == "POST":   # an urlencoded form, read here (no multipart parser needed)
+            form = urllib.parse.parse_qs((await _read_capped(request, 4096)).decode("utf-8", "replace"))
+            token = form.get("token", [""])[0]
         if token and hmac.compare_digest(token.encode(), self.config.instructor_token.encode()):
             answer = RedirectResponse("/gradebook", status_code=303)
             answer.set_cookie(COOKIE, self._session(), httponly=True, samesite="lax",
@@ -210,5 +251,7 @@ def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFu
         Route("/gradebook.csv", service.gradebook_csv),
         Route("/gradebook/jobs/{job:int}", service.instructor_report),
         Route("/api/jobs", service.api_jobs),
+        Route("/api/submissions", service.upload, methods=["POST"]),
+        Route("/api/tokens", service.tokens),
         Route("/healthz", service.healthz),
     ], lifespan=lifespan)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import hmac
 import math
 import os
 import tomllib
@@ -23,7 +25,8 @@ FORGES = ("github", "gitlab", "gitea")
 LATE_POLICIES = ("none", "percent_per_day", "cutoff")
 SERVICE_KEYS = {"forge", "clone_url", "forge_api", "public_url", "database", "roster", "secret_env",
                 "instructor_token_env", "forge_token_env", "sandbox", "workers", "max_body_kb",
-                "pass_percent", "keep", "status_retry_seconds", "status_retry_max_seconds", "work_dir"}
+                "pass_percent", "keep", "status_retry_seconds", "status_retry_max_seconds", "work_dir",
+                "max_upload_kb"}
 ROSTER_COLUMNS = ("student", "name", "repository")
 
 
@@ -72,6 +75,7 @@ class ServiceConfig:
     sandbox: str
     workers: int
     max_body_bytes: int
+    max_upload_bytes: int
     pass_percent: float
     keep: str                                      # "best" or "last" score per student and assignment
     status_retry_seconds: float
@@ -88,6 +92,18 @@ class ServiceConfig:
     def clone_url_for(self, student: Student) -> str:
         """Where the grader fetches from: the template and the roster, never the webhook payload."""
         return self.clone_url.format(repo=student.repository)
+
+    def upload_token(self, student: Student) -> str:
+        """The student's token for `POST /api/submissions`: derived from the webhook secret, never stored."""
+        return hmac.new(self.secret, b"upload\0" + student.id.encode(), hashlib.sha256).hexdigest()[:40]
+
+    def student_by_token(self, token: str) -> Student | None:
+        """The roster student whose upload token this is (constant-time comparisons), or None."""
+        found = None
+        for student in self.roster:
+            if hmac.compare_digest(token.encode(), self.upload_token(student).encode()):
+                found = student
+        return found
 
     def assignment_for(self, student: Student, branch: str) -> str | None:
         """The assignment a push of `branch` to this student's repository means, or None (not graded)."""
@@ -124,6 +140,7 @@ def load_config(path: Path, *, course: Path, environ: dict[str, str] | None = No
         database=_database(service.get("database", "sqlite:///grader-service.db"), here),
         sandbox=_choice(service.get("sandbox", "auto"), ("auto", "local", "docker"), f"{path}: [service] sandbox"),
         workers=int(service.get("workers", 1)), max_body_bytes=int(service.get("max_body_kb", 1024)) * 1024,
+        max_upload_bytes=int(service.get("max_upload_kb", 10240)) * 1024,
         pass_percent=float(service.get("pass_percent", 60)),
         keep=_choice(service.get("keep", "best"), ("best", "last"), f"{path}: [service] keep"),
         status_retry_seconds=float(service.get("status_retry_seconds", 5)),

@@ -15,8 +15,8 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
-                        event, func, insert, select, update)
+from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
+                        create_engine, event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -26,9 +26,10 @@ JOBS = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("link", String(64), nullable=False, unique=True),     # the student's unguessable feedback link
     Column("student", String(200), nullable=False),
-    Column("repository", String(300), nullable=False),
+    Column("repository", String(300), nullable=False),   # `upload:<student>` for an uploaded archive
     Column("assignment", String(200), nullable=False),
-    Column("commit_sha", String(64), nullable=False),
+    Column("commit_sha", String(64), nullable=False),   # for an upload: the archive's sha256
+    Column("upload", LargeBinary),                       # the uploaded archive (None for a push)
     Column("branch", String(300)),
     Column("pusher", String(200)),
     Column("received_at", Float, nullable=False),
@@ -81,20 +82,19 @@ class Store:
         METADATA.create_all(self.engine)
 
     def enqueue(self, *, delivery: str | None, student: str, repository: str, assignment: str,
-                commit: str, branch: str | None, pusher: str, late_seconds: float) -> tuple[bool, int | None]:
+                commit: str, branch: str | None, pusher: str, late_seconds: float,
+                upload: bytes | None = None) -> tuple[bool, int | None]:
         """(True, job id) for a new job; (False, existing id or None) for a redelivery or a repeat."""
         now = time.time()
         try:
             with self.engine.begin() as db:
-                if delivery is not None:
-                    db.execute(insert(DELIVERIES).values(delivery=delivery, received_at=now))
                 job = db.execute(insert(JOBS).values(
                     link=secrets.token_urlsafe(24), student=student, repository=repository.lower(),
                     assignment=assignment, commit_sha=commit, branch=branch, pusher=pusher, received_at=now,
                     late_seconds=late_seconds, state="queued", attempts=0, status_state="none",
-                    status_attempts=0)).inserted_primary_key[0]
+                    status_attempts=0, upload=upload)).inserted_primary_key[0]
                 if delivery is not None:
-                    db.execute(update(DELIVERIES).where(DELIVERIES.c.delivery == delivery).values(job_id=job))
+                    db.execute(insert(DELIVERIES).values(delivery=delivery, job_id=job, received_at=now))
                 return True, job
         except IntegrityError:
             return False, self._existing(delivery, repository.lower(), commit, assignment)
@@ -139,7 +139,8 @@ class Store:
 
     def due_statuses(self, now: float) -> list[dict]:
         with self.engine.connect() as db:
-            rows = db.execute(select(JOBS).where(JOBS.c.status_state == "pending", JOBS.c.status_next_at <= now)
+            columns = [c for c in JOBS.c if c.name not in ("report", "upload")]
+            rows = db.execute(select(*columns).where(JOBS.c.status_state == "pending", JOBS.c.status_next_at <= now)
                               .order_by(JOBS.c.id)).all()
         return [dict(r._mapping) for r in rows]
 
@@ -154,18 +155,20 @@ class Store:
                 status_error=error[:500], status_next_at=retry_at, status_attempts=JOBS.c.status_attempts + 1))
 
     def job_by_link(self, link: str) -> dict | None:
+        columns = [c for c in JOBS.c if c.name != "upload"]
         with self.engine.connect() as db:
-            row = db.execute(select(JOBS).where(JOBS.c.link == link)).first()
+            row = db.execute(select(*columns).where(JOBS.c.link == link)).first()
         return dict(row._mapping) if row else None
 
     def job(self, job_id: int) -> dict | None:
+        columns = [c for c in JOBS.c if c.name != "upload"]
         with self.engine.connect() as db:
-            row = db.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
+            row = db.execute(select(*columns).where(JOBS.c.id == job_id)).first()
         return dict(row._mapping) if row else None
 
     def jobs(self) -> list[dict]:
-        """Every job without its report text, oldest first."""
-        columns = [c for c in JOBS.c if c.name != "report"]
+        """Every job without its report text and upload, oldest first."""
+        columns = [c for c in JOBS.c if c.name not in ("report", "upload")]
         with self.engine.connect() as db:
             return [dict(r._mapping) for r in db.execute(select(*columns).order_by(JOBS.c.id)).all()]
 

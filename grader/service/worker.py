@@ -36,18 +36,21 @@ def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = api.gr
               ) -> tuple[dict | None, str | None]:
     """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched."""
     spec = find_assignment(config.course, job["assignment"])
-    student = next(s for s in config.student_for(job["repository"]))
     config.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=config.work_dir))
     try:
-        try:
-            checkout = gitsource.fetch(config.clone_url_for(student), job["commit_sha"], scratch)
-            _check_commit(checkout, job["commit_sha"])
-        except SubmissionError as exc:
-            return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
-        shutil.rmtree(checkout / ".git")   # what is graded is the commit's files, as a plain folder
-        report = grade(spec, checkout, sandbox=config.sandbox, name=job["student"])
-        return report, None
+        if job.get("upload") is not None:
+            source = scratch / f"{job['student']}.zip"
+            source.write_bytes(job["upload"])
+        else:
+            student = config.student_for(job["repository"])[0]
+            try:
+                source = gitsource.fetch(config.clone_url_for(student), job["commit_sha"], scratch)
+                _check_commit(source, job["commit_sha"])
+            except SubmissionError as exc:
+                return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
+            shutil.rmtree(source / ".git")   # what is graded is the commit's files, as a plain folder
+        return grade(spec, source, sandbox=config.sandbox, name=job["student"]), None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -102,7 +105,7 @@ class Worker:
                 return  # left `running`: the next start requeues it
             LOG.exception("grading raised", extra={"fields": {"job": job["id"]}})
             report, error, result = None, f"the grader failed: {type(exc).__name__}: {exc}", "infra_error"
-        self.store.finish(job["id"], report=report, error=error, post_status=bool(self.config.forge_api),
-                          result=result)
+        forge_knows = bool(self.config.forge_api) and job.get("upload") is None   # an upload has no commit
+        self.store.finish(job["id"], report=report, error=error, post_status=forge_knows, result=result)
         LOG.info("graded", extra={"fields": {"job": job["id"], "status": report and report["status"],
                                              "score": report and report["score"], "error": error}})
