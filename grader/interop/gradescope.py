@@ -92,10 +92,20 @@ def _course_files(spec: AssignmentSpec) -> list[tuple[str, Path]]:
     package = Path(grader.__file__).parent
     found = [(f"grader/{p.relative_to(package)}", p) for p in _walk(package)
              if p.suffix in (".py", ".json", ".sh")]
-    for folder in (spec.root, spec.solution, spec.course / "data"):
+    for folder in (spec.root, spec.solution, *_data_needed(spec)):
         if folder.is_dir():
             found += [(f"course/{p.relative_to(spec.course)}", p) for p in _walk(folder)]
     return sorted(found)
+
+
+def _data_needed(spec: AssignmentSpec) -> list[Path]:
+    """The course's data/<set> folders the assignment's tests or solution name (e.g. `mnist`)."""
+    data = spec.course / "data"
+    if not data.is_dir():
+        return []
+    code = " ".join(p.read_text(encoding="utf-8", errors="replace") for folder in (spec.root, spec.solution)
+                    if folder.is_dir() for p in _walk(folder) if p.suffix in (".py", ".toml", ".ipynb"))
+    return [d for d in sorted(data.iterdir()) if d.is_dir() and d.name in code]
 
 
 def _walk(folder: Path) -> list[Path]:

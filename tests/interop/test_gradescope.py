@@ -109,6 +109,7 @@ def test_zip_holds_what_gradescope_runs(autograder_zip, tmp_path):
         (tmp_path / name).write_text(text)
         shell = "sh" if text.startswith("#!/bin/sh") else "bash"
         subprocess.run([shell, "-n", str(tmp_path / name)], check=True)
+    assert not any(n.startswith("course/data/") for n in names)  # 05 reads no data set
     again = tmp_path / "again.zip"
     build_autograder_zip(find_assignment(COURSE, ASSIGNMENT), again)
     assert again.read_bytes() == autograder_zip.read_bytes()  # reproducible: same course, same bytes
@@ -123,6 +124,12 @@ def test_run_autograder_in_a_gradescope_layout(name, autograder_zip, graded, tmp
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     _check_results(json.loads((root / "results" / "results.json").read_text()), graded[name])
+
+
+def test_a_data_set_the_tests_name_is_packed(tmp_path):
+    out = tmp_path / "mlp.zip"
+    manifest = build_autograder_zip(find_assignment(COURSE, "09-mnist-mlp"), out)
+    assert any(name.startswith("course/data/mnist/") for name in manifest["files"])
 
 
 def test_no_score_writes_no_results_and_fails(tmp_path, monkeypatch):
