@@ -5,15 +5,34 @@ disturb a neighbour's grade, and nothing it started may outlive its grading.
 """
 
 import os
+import time
+
 import pytest
 
 from grader.batch import grade_batch
 from grader.examples import hostile_cases, problems
+from grader.jobdirs import process_start
 from grader.report.write import validate_report
+from grader.sandbox import BOOTSTRAP
 from grader.spec import find_assignment
 from tests.conftest import COURSE
 
 CASES = hostile_cases(COURSE)
+
+
+def _runner_pids() -> set[tuple[int, str]]:
+    """(pid, start time) of processes running the runner's bootstrap (forked children keep their
+    parent's command line); the start time tells a reused pid apart."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if BOOTSTRAP.encode() in f.read():
+                        found.add((int(entry), process_start(int(entry))))
+            except OSError:  # gone meanwhile, or not ours to read
+                pass
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +40,17 @@ def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
     spec = find_assignment(COURSE, "05-backprop")
     sources = [c.path for c in CASES] + [spec.solution]
-    return grade_batch(spec, sources, out, jobs=2, progress=None), out
+    before = _runner_pids()  # another grader on this machine may have runners of its own
+    reports = grade_batch(spec, sources, out, jobs=2, progress=None)
+    # Runners alive once the batch is done that were not there before it: this batch's leaks, or a
+    # neighbour grader's runners started meanwhile (those end within their time limits).
+    return reports, out, _runner_pids() - before
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_attack_scores_as_expected(graded, case):
-    reports, _ = graded
+    reports = graded[0]
     report = reports[case.name]
     validate_report(report)
     assert report["status"] == "graded"
@@ -36,18 +59,21 @@ def test_attack_scores_as_expected(graded, case):
 
 @pytest.mark.slow
 def test_reference_in_the_same_batch_keeps_full_marks(graded):
-    reports, _ = graded
+    reports = graded[0]
     assert reports["05-backprop"]["score"] == reports["05-backprop"]["max_score"]
 
 
 @pytest.mark.slow
 def test_nothing_was_left_behind(graded):
-    _, out = graded
+    _, out, suspects = graded
     expected = sorted(f"{c.name}.json" for c in CASES) + ["05-backprop.json"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)  # no temporary files either
-    # memory-and-processes forks children that sleep for an hour: they died with their runner.
-    assert "sleep(3600)" not in os.popen("ps -eo args").read()
-    assert not [line for line in os.popen("ps -eo args").read().splitlines() if "layers.py" in line]
+    # memory-and-processes forks children that sleep for an hour: they must have died with their
+    # runner. (The old check looked for "sleep(3600)" in `ps`, which a forked child never shows.)
+    deadline = time.monotonic() + 60  # a neighbour's runner ends within its limits; a leak stays
+    while (left := suspects & _runner_pids()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"runner processes outlived the batch: {sorted(left)}"
 
 
 @pytest.mark.slow
