@@ -108,3 +108,33 @@ def test_run_in_a_prairielearn_job_folder(graded, tmp_path):
                     "05-backprop", "--root", str(root)], check=True, capture_output=True, timeout=600)
     results = _accepted(json.loads((root / "results" / "results.json").read_text()))
     assert results["score"] == pytest.approx(graded["score"] / graded["max_score"])
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_documented_entrypoint_in_the_sandbox_image(graded, tmp_path):
+    """The README's externalGradingOptions: the Gradescope zip unpacked as serverFilesCourse/dl_grader,
+    the student's files in /grade/student, the entrypoint run in a container without network."""
+    import zipfile
+
+    from grader.interop.gradescope import build_autograder_zip
+    from grader.sandbox.image import connect, ensure_image
+    from grader.spec import find_assignment
+    from tests.interop.test_gradescope import _installed_like_setup_sh
+
+    root = tmp_path / "grade"
+    bundle = root / "serverFilesCourse" / "dl_grader"
+    build_autograder_zip(find_assignment(COURSE, "05-backprop"), tmp_path / "bundle.zip")
+    with zipfile.ZipFile(tmp_path / "bundle.zip") as archive:
+        archive.extractall(bundle)
+    shutil.copytree(COURSE / "examples" / "05-backprop" / "no-bias-sum", root / "student")
+    client = connect()
+    entrypoint = ("PYTHONPATH=/grade/serverFilesCourse/dl_grader:/opt/deps python3 -m grader "
+                  "--course /grade/serverFilesCourse/dl_grader/course prairielearn run 05-backprop")
+    client.containers.run(
+        ensure_image(client), ["sh", "-c", entrypoint], user="0", network_disabled=True, remove=True,
+        entrypoint="", environment={"PATH": "/usr/bin:/bin"},
+        volumes={str(root): {"bind": "/grade", "mode": "rw"},
+                 _installed_like_setup_sh(tmp_path / "deps"): {"bind": "/opt/deps", "mode": "ro"}})
+    results = _accepted(json.loads((root / "results" / "results.json").read_text()))
+    assert results["score"] == pytest.approx(graded["score"] / graded["max_score"])
