@@ -48,7 +48,7 @@ def test_add_bias_column_of_integers(submission):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("shape", [(5, 3), (40, 6), (2, 1)])
+@pytest.mark.parametrize("shape", [(5, 3), (40, 6), (2, 2)])
 def test_standardise_random(submission, reference, rng, shape):
     X = rng.normal(loc=3.0, scale=2.5, size=shape)
     X[:, 0] = 4.0  # one constant column
@@ -91,6 +91,7 @@ def test_pairwise_sq_distances_without_loops(submission, reference, rng):
 def test_count_above_random(submission, reference, rng, threshold):
     X = np.round(rng.normal(size=(8, 5)), 1)
     X[0, 0] = threshold  # equal is not above
+    X[1, 1] = threshold + 0.5  # at least one count above 0: all zeros must not pass
     assert_close(submission.count_above(X, threshold), reference.count_above(X, threshold), name="counts",
                  dtype=None, hints={"strictly greater: an entry equal to the threshold does not count":
                                     (X >= threshold).sum(axis=1)})

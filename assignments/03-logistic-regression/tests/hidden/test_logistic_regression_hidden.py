@@ -77,16 +77,22 @@ def test_train_path(submission, reference, rng):
 
 @pytest.mark.points(2)
 def test_predict_labels_threshold(submission):
-    X = np.array([[1.0], [-1.0], [0.0], [2.0]])
+    # Scores 1, -1, 0, 2, 0.25: only the score 0 (probability exactly 0.5) tells >= from >, and only
+    # the score 0.25 tells "sigmoid(score) >= 0.5" from "score >= 0.5".
+    X = np.array([[1.0], [-1.0], [0.0], [2.0], [0.25]])
     got = submission.predict_labels(X, np.array([1.0]), 0.0)
-    assert_close(got, np.array([1, 0, 1, 1]), name="labels", dtype=None,
-                 hints={"a probability of exactly 0.5 counts as class 1": np.array([1, 0, 0, 1])})
+    assert_close(got, np.array([1, 0, 1, 1, 1]), name="labels", dtype=None,
+                 hints={"a probability of exactly 0.5 counts as class 1": np.array([1, 0, 0, 1, 1]),
+                        "compare the probability sigmoid(score) with 0.5, not the score itself: a score "
+                        "above 0.5 is a probability above 0.62": np.array([1, 0, 0, 1, 0])})
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("n,d", [(1, 1), (12, 4)])
+@pytest.mark.parametrize("n,d", [(5, 1), (12, 4)])
 def test_predict_labels_random(submission, reference, rng, n, d):
-    X, w, b = rng.normal(size=(n, d)), rng.normal(size=d), float(rng.normal(scale=2))
+    X, w = rng.normal(size=(n, d)), rng.normal(size=d)
+    scores = np.sort(X @ w)
+    b = -float(scores[1] + scores[2]) / 2  # both classes present: a constant answer cannot pass
     expected = reference.predict_labels(X, w, b)
     assert_close(submission.predict_labels(X, w, b), expected, name="labels", dtype=None,
                  hints={"the score is X @ w + b: add the bias, don't subtract it":

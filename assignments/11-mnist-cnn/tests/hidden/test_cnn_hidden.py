@@ -66,8 +66,12 @@ def test_col2im_is_the_adjoint_of_im2col(submission, rng):
     # <im2col(x), cols> = <x, col2im(cols)> for every x and cols: what makes dx of a convolution right.
     x, field, stride, pad = rng.normal(size=(2, 2, 6, 6)), 3, 1, 1
     cols = rng.normal(size=(2 * 9, 2 * 36))
-    left = float(np.sum(submission.im2col(x, field, stride, pad) * cols))
-    right = float(np.sum(x * submission.col2im(cols, x.shape, field, stride, pad)))
+    got_cols = submission.im2col(x, field, stride, pad)
+    assert_shape(got_cols, cols.shape, name="im2col(x)")
+    got_x = submission.col2im(cols, x.shape, field, stride, pad)
+    assert_shape(got_x, x.shape, name="col2im(cols)")
+    left, right = float(np.sum(got_cols * cols)), float(np.sum(x * got_x))
+    assert abs(left) > 1e-6, "im2col of a random image is all zeros: it must copy the image's patches"
     assert np.isclose(left, right, rtol=1e-8), \
         f"<im2col(x), c> = {left:.6g} but <x, col2im(c)> = {right:.6g}: col2im must undo im2col's layout"
 
@@ -234,7 +238,17 @@ def test_predict_returns_labels(submission, reference, rng, mnist):
     predicted = submission.predict(params, images)
     expected = reference.predict(params, images)
     accuracy(predicted, expected, name="predictions")  # one integer label per image
-    assert np.array_equal(predicted, expected), "predict disagrees with scores + argmax on some images"
+    if np.array_equal(predicted, expected):
+        return
+    # Name the function at fault: predict's own step (the argmax) or the scores pass it builds on.
+    own = submission.scores(params, submission.preprocess(images))
+    assert_shape(own, (len(images), 10), name="scores(params, preprocess(images))")
+    wrong = int((predicted != expected).sum())
+    if np.array_equal(predicted, own.argmax(axis=1)):
+        raise AssertionError(f"predict is wrong on {wrong} of {len(images)} images, but it agrees with your "
+                             "scores + argmax: the mistake is in preprocess or scores, not in predict")
+    raise AssertionError(f"predict disagrees with your scores + argmax (and with the right labels) on "
+                         f"{wrong} of {len(images)} images: predict must be the argmax of scores's scores")
 
 
 @pytest.mark.points(10)

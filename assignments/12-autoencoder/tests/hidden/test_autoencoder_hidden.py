@@ -144,6 +144,10 @@ def test_loss_is_zero_for_a_perfect_reconstruction(submission, reference, rng):
     loss, grads = submission.loss_and_grads(params, X)
     assert_close(loss, 0.0, name="loss of a perfect reconstruction", atol=1e-12)
     assert_close(grads.get("b4"), np.zeros(6), name="grads['b4'] of a perfect reconstruction", atol=1e-12)
+    # ... and an imperfect one costs what it should (a loss that is always 0 must not pass)
+    shifted = np.clip(X + 0.2, 0.0, 1.0)
+    assert_close(submission.loss_and_grads(params, shifted)[0], reference.loss_and_grads(params, shifted)[0],
+                 name="loss of the same inputs moved by 0.2")
 
 
 @pytest.mark.points(2)
