@@ -139,6 +139,8 @@ def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | N
     if batch_size and batch_size > 1 and np.isclose(scale, 1 / batch_size, rtol=1e-6):
         return (f"Hint: your result is 1/{batch_size} of the expected one: it is divided by the batch "
                 "size once too often.")
+    if got.size == 1:  # one number: a ratio is a fact, not yet a pattern
+        return f"Hint: your result is exactly {_num(scale)} times the expected one."
     return (f"Hint: your result is {_num(scale)} times the expected one everywhere: the formula is right "
             "up to a constant factor; look for a factor that is missing or extra.")
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_raises
+from grader.judge.checks import CheckFailed, assert_close, assert_raises
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
+from grader.judge.verdicts import StudentError
 
 # (N, C, H, W), (F, HH, WW), stride, pad
 CONFIGS = [
@@ -29,24 +30,45 @@ def make(rng, xs, fs):
     (28, 5, 1, 0, 24), (28, 5, 1, 2, 28), (31, 3, 2, 1, 16), (4, 4, 1, 0, 1),
     (10, 4, 3, 0, 3), (7, 7, 1, 3, 7)])
 def test_conv_output_size_values(submission, size, filt, stride, pad, expected):
-    assert_close(submission.conv_output_size(size, filt, stride, pad), expected, name="output size",
-                 hints=output_size_hints(size, filt, stride, pad, expected))
+    got = submission.conv_output_size(size, filt, stride, pad)
+    if not (is_int(got) and got == expected):  # only then: the probes below cost calls
+        assert_close(got, expected, name="output size",
+                     hints=output_size_hints(submission, (size, filt, stride, pad), expected))
 
 
-def output_size_hints(size, filt, stride, pad, expected):
-    """The known slips in (size + 2 * pad - filt) / stride + 1, each named only where its result is its
-    own: a value two slips share (or the right answer) tells nothing, so it gets no hint."""
-    slips = {
-        "the padding is missing: add 2 * pad to the input size": (size - filt) // stride + 1,
-        "pad both sides: the input grows by 2 * pad, not pad": (size + pad - filt) // stride + 1,
-        "the + 1 is missing: a filter that fits exactly once gives one output":
-            (size + 2 * pad - filt) // stride,
-        "the stride is missing: divide (size + 2 * pad - filt) by the stride before adding 1":
-            size + 2 * pad - filt + 1,
-        "add the 1 after dividing by the stride, not before": (size + 2 * pad - filt + 1) // stride,
-    }
-    values = list(slips.values())
-    return {hint: value for hint, value in slips.items() if value != expected and values.count(value) == 1}
+def is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+# Sizes on which the known slips give answers different from each other and from the right one.
+PROBES = [(28, 5, 1, 2), (31, 3, 2, 1), (7, 7, 1, 3), (9, 3, 3, 0), (10, 4, 2, 1)]
+SLIPS = {
+    "the padding is missing: add 2 * pad to the input size":
+        lambda size, filt, stride, pad: (size - filt) // stride + 1,
+    "pad both sides: the input grows by 2 * pad, not pad":
+        lambda size, filt, stride, pad: (size + pad - filt) // stride + 1,
+    "the + 1 is missing: a filter that fits exactly once gives one output":
+        lambda size, filt, stride, pad: (size + 2 * pad - filt) // stride,
+    "the stride is missing: divide (size + 2 * pad - filt) by the stride before adding 1":
+        lambda size, filt, stride, pad: size + 2 * pad - filt + 1,
+}
+
+
+def output_size_hints(submission, case, expected):
+    """The slip in (size + 2 * pad - filt) // stride + 1 that explains this answer *and* the answers on
+    the probes: one coincidence (a stride slip that happens to equal a padding slip here) is no
+    evidence, so a hint is given only for a slip that matches everywhere the student answered."""
+    answers = {case: submission.conv_output_size(*case)}
+    for probe in PROBES:
+        try:
+            answers[probe] = submission.conv_output_size(*probe)
+        except StudentError:
+            continue
+    answers = {args: got for args, got in answers.items() if is_int(got)}
+    if case not in answers:
+        return {}
+    return {hint: answers[case] for hint, slip in SLIPS.items()
+            if slip(*case) != expected and all(slip(*args) == got for args, got in answers.items())}
 
 
 @pytest.mark.points(1)
@@ -61,9 +83,26 @@ def test_conv_forward_matches_reference(submission, reference, rng, xs, fs, stri
     x, w, b = make(rng, xs, fs)
     expected = reference.conv_forward(x, w, b, stride, pad)
     flipped = reference.conv_forward(x, w[:, :, ::-1, ::-1].copy(), b, stride, pad)
-    assert_close(submission.conv_forward(x, w, b, stride, pad), expected, name="out",
+    out = submission.conv_forward(x, w, b, stride, pad)
+    check_output_shape(out, expected.shape, xs, fs, stride, pad)
+    assert_close(out, expected, name="out",
                  hints={"the filter is flipped: this layer computes cross-correlation, w is not reversed":
                         flipped})
+
+
+def check_output_shape(out, shape, xs, fs, stride, pad):
+    """A wrong output shape, named by the formula it follows: no padding, or no stride (each only
+    where it gives a shape of its own)."""
+    if not isinstance(out, np.ndarray) or out.shape == shape:
+        return
+    n, f = xs[0], fs[0]
+    no_pad = (n, f, (xs[2] - fs[1]) // stride + 1, (xs[3] - fs[2]) // stride + 1)
+    no_stride = (n, f, xs[2] + 2 * pad - fs[1] + 1, xs[3] + 2 * pad - fs[2] + 1)
+    slips = {no_pad: "the padding is missing: pad the input by `pad` on each side first",
+             no_stride: "the stride is missing: the filter moves `stride` pixels at a time"}
+    hint = slips.get(out.shape) if no_pad != no_stride and out.shape != shape else None
+    if hint:
+        raise CheckFailed(f"out: shape {out.shape}, expected {shape}. Hint: {hint}")
 
 
 @pytest.mark.points(2)
