@@ -95,7 +95,17 @@ def test_predict_returns_labels(submission, reference, rng, mnist):
     predicted = submission.predict(params, images)
     expected = reference.predict(params, images)
     accuracy(predicted, expected, name="predictions")  # one integer label per image
-    assert np.array_equal(predicted, expected), "predict disagrees with forward + argmax on some images"
+    if np.array_equal(predicted, expected):
+        return
+    # Name the function at fault: predict's own step (the argmax) or the forward pass it builds on.
+    own = submission.forward(params, submission.preprocess(images))
+    assert_shape(own, (len(images), 10), name="forward(params, preprocess(images))")
+    wrong = int((predicted != expected).sum())
+    if np.array_equal(predicted, own.argmax(axis=1)):
+        raise AssertionError(f"predict is wrong on {wrong} of {len(images)} images, but it agrees with your "
+                             "forward + argmax: the mistake is in preprocess or forward, not in predict")
+    raise AssertionError(f"predict disagrees with your forward + argmax (and with the right labels) on "
+                         f"{wrong} of {len(images)} images: predict must be the argmax of forward's scores")
 
 
 @pytest.mark.points(10)
