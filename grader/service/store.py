@@ -119,10 +119,11 @@ class Store:
                 row = db.execute(select(JOBS).where(JOBS.c.state == "queued").order_by(JOBS.c.id).limit(1)).first()
                 if row is None:
                     return None
+                now = time.time()
                 taken = db.execute(update(JOBS).where(JOBS.c.id == row.id, JOBS.c.state == "queued").values(
-                    state="running", attempts=JOBS.c.attempts + 1, started_at=time.time())).rowcount
+                    state="running", attempts=JOBS.c.attempts + 1, started_at=now)).rowcount
                 if taken:
-                    return dict(row._mapping)
+                    return {**row._mapping, "state": "running", "attempts": row.attempts + 1, "started_at": now}
 
     def finish(self, job_id: int, *, report: dict | None, error: str | None, post_status: bool,
                result: str = "fetch_error") -> None:

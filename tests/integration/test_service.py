@@ -548,3 +548,163 @@ def test_a_burst_of_200_signed_pushes_is_answered_fast_and_none_is_lost_or_doubl
     burst = [j for j in jobs if j["commit_sha"] in set(shas)]
     assert sorted(j["commit_sha"] for j in burst) == sorted(shas)
     assert all(j["result"] == "fetch_error" and j["attempts"] == 1 for j in burst)
+
+
+# ---- the pieces alone (fast: no service, no grading) ----------------------------------------------
+
+from grader.errors import SpecError  # noqa: E402
+from grader.service import forge as service_forge  # noqa: E402
+from grader.service import hooks  # noqa: E402
+from grader.service.config import LatePolicy, load_config  # noqa: E402
+from grader.service.store import Store  # noqa: E402
+
+KEY = SECRET.encode()
+SHA = "ab" * 20
+
+
+def github_style(body: bytes, prefix: str = "sha256=") -> str:
+    return prefix + hmac.new(KEY, body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("forge, headers, ok", [
+    ("github", {"x-hub-signature-256": "GOOD"}, True),
+    ("github", {"x-hub-signature-256": "GOOD_NO_PREFIX"}, False),
+    ("github", {"x-hub-signature-256": "sha256=" + "0" * 64}, False),
+    ("github", {}, False),
+    ("gitea", {"x-gitea-signature": "GOOD_NO_PREFIX"}, True),
+    ("gitea", {"x-gitea-signature": "0" * 64}, False),
+    ("gitea", {"x-hub-signature-256": "GOOD"}, False),      # GitHub's header is not Gitea's
+    ("gitlab", {"x-gitlab-token": SECRET}, True),
+    ("gitlab", {"x-gitlab-token": SECRET[:-1]}, False),
+    ("gitlab", {}, False),
+])
+def test_each_forge_signature_is_checked_over_the_raw_body(forge, headers, ok):
+    body = b'{"after": "x"}'
+    good = {"GOOD": github_style(body), "GOOD_NO_PREFIX": github_style(body, "")}
+    headers = {k: good.get(v, v) for k, v in headers.items()}
+    if ok:
+        hooks.verify(forge, headers, body, KEY)
+        with pytest.raises(hooks.HookRefused):   # the same signature over a changed body
+            hooks.verify(forge, headers, body + b" ", KEY) if forge != "gitlab" else hooks.verify(
+                forge, {"x-gitlab-token": "wrong"}, body, KEY)
+    else:
+        with pytest.raises(hooks.HookRefused) as refused:
+            hooks.verify(forge, headers, body, KEY)
+        assert refused.value.status == 401
+
+
+def test_push_payloads_of_the_three_forges_are_read_alike():
+    github = {"ref": "refs/heads/main", "after": SHA, "repository": {"full_name": "course/alice"},
+              "pusher": {"name": "alice"}, "head_commit": {"timestamp": "2026-12-01T10:00:00Z"}}
+    gitea = {**github, "pusher": {"login": "alice"}}
+    gitlab = {"object_kind": "push", "ref": "refs/heads/main", "after": SHA, "checkout_sha": SHA,
+              "user_username": "alice", "project": {"path_with_namespace": "course/alice"}}
+    cases = [("github", {"x-github-event": "push", "x-github-delivery": "d1"}, github),
+             ("gitea", {"x-gitea-event": "push", "x-gitea-delivery": "d1"}, gitea),
+             ("gitlab", {"x-gitlab-event": "Push Hook", "x-gitlab-event-uuid": "d1"}, gitlab)]
+    for forge, headers, payload in cases:
+        push = hooks.read_event(forge, headers, json.dumps(payload).encode())
+        assert (push.repository, push.commit, push.branch, push.pusher, push.delivery) == \
+            ("course/alice", SHA, "main", "alice", "d1"), forge
+
+
+def test_pings_tags_deletions_and_malformed_payloads():
+    read = lambda payload, event="push": hooks.read_event(  # noqa: E731
+        "github", {"x-github-event": event}, json.dumps(payload).encode())
+    base = {"ref": "refs/heads/main", "after": SHA, "repository": {"full_name": "course/alice"}}
+    assert read({}, "ping") == hooks.Ignored("ping")
+    assert isinstance(read({}, "issues"), hooks.Ignored)
+    assert isinstance(read({**base, "after": "0" * 40, "deleted": True}), hooks.Ignored)
+    assert read({**base, "ref": "refs/tags/v1"}).branch is None
+    for bad in ({**base, "after": "HEAD; rm -rf /"}, {**base, "repository": {}}, [1, 2]):
+        with pytest.raises(hooks.HookRefused) as refused:
+            read(bad)
+        assert refused.value.status == 400
+
+
+def write_course(tmp: Path, service: str = "", assignments: str = "", roster: str | None = None) -> Path:
+    (tmp / "roster.csv").write_text(roster if roster is not None else
+                                    "student,name,repository\nalice,Alice,course/alice\n")
+    config = tmp / "course.toml"
+    config.write_text(f'[service]\nclone_url = "file:///srv/git/{{repo}}.git"\nroster = "roster.csv"\n{service}\n'
+                      + (assignments or f'[assignments.{SLUG}]\nbranch = "main"\n'))
+    return config
+
+
+ENV = {"GRADER_WEBHOOK_SECRET": SECRET, "GRADER_INSTRUCTOR_TOKEN": TOKEN}
+
+
+@pytest.mark.parametrize("service, assignments, roster, message", [
+    ('sekret = "x"', "", None, "unknown key(s) in [service]: sekret"),
+    ('forge = "bitbucket"', "", None, "forge is 'bitbucket'"),
+    ("", '[assignments.99-nope]\nbranch = "main"\n', None, "no assignment '99-nope'"),
+    ("", f'[assignments.{SLUG}]\ndeadline = 2026-12-01\n', None, "deadline must be a date-time with a UTC offset"),
+    ("", f'[assignments.{SLUG}]\n[assignments.{LATE_SLUG}]\n', None, "two assignments share a branch"),
+    ("", "", "student,name,repository\nalice,Alice,\n", "roster.csv:2: columns student, name, repository"),
+    ("", "", "student,name,repository\na,A,course/x\nb,B,course/X\n", "course/X is listed twice"),
+])
+def test_a_bad_course_toml_or_roster_is_an_error_naming_the_place(tmp_path, service, assignments, roster, message):
+    with pytest.raises(SpecError) as error:
+        load_config(write_course(tmp_path, service, assignments, roster), course=COURSE, environ=ENV)
+    assert message in str(error.value)
+
+
+def test_secrets_come_from_the_environment_only(tmp_path):
+    config = write_course(tmp_path)
+    with pytest.raises(SpecError, match="GRADER_WEBHOOK_SECRET must hold a secret"):
+        load_config(config, course=COURSE, environ={"GRADER_INSTRUCTOR_TOKEN": TOKEN})
+    loaded = load_config(config, course=COURSE, environ=ENV)
+    assert loaded.secret == KEY and SECRET not in repr(loaded) and TOKEN not in repr(loaded)
+    alice = loaded.roster[0]
+    assert loaded.clone_url_for(alice) == "file:///srv/git/course/alice.git"
+    assert loaded.student_by_token(loaded.upload_token(alice)) == alice and loaded.student_by_token("x") is None
+    assert loaded.assignment_for(alice, "main") == SLUG and loaded.assignment_for(alice, "dev") is None
+
+
+def test_late_policies_change_the_counted_points_only():
+    day = 86400
+    assert LatePolicy("none").apply(40, 5 * day) == 40
+    assert LatePolicy("percent_per_day", 10).apply(40, 1) == 36            # a started day counts
+    assert LatePolicy("percent_per_day", 10).apply(40, 2 * day + 1) == pytest.approx(28)
+    assert LatePolicy("percent_per_day", 50).apply(40, 9 * day) == 0        # never below zero
+    assert LatePolicy("cutoff").apply(40, 1) == 0 and LatePolicy("cutoff").apply(40, 0) == 40
+
+
+def test_the_queue_dedupes_claims_once_and_requeues_what_a_crash_left_running(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    job = dict(student="alice", repository="Course/Alice", assignment=SLUG, branch="main", pusher="a",
+               late_seconds=0.0)
+    assert store.enqueue(delivery="d1", commit=SHA, **job) == (True, 1)
+    assert store.enqueue(delivery="d1", commit="cd" * 20, **job) == (False, 1)     # same delivery id
+    assert store.enqueue(delivery="d2", commit=SHA, **{**job, "repository": "course/alice"}) == (False, 1)
+    assert store.enqueue(delivery=None, commit="ef" * 20, **job) == (True, 2)
+    with store.engine.connect() as db:
+        assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    first, second = store.claim(), store.claim()
+    assert (first["id"], second["id"], store.claim()) == (1, 2, None)
+    store.finish(1, report=None, error="gone", post_status=True)
+    assert store.requeue_running() == 1 and store.counts() == {"queued": 1, "running": 0, "done": 1}
+    again = store.claim()
+    assert (again["id"], again["attempts"]) == (2, 2)
+    assert [j["status_state"] for j in store.due_statuses(time.time())] == ["pending"]
+
+
+@pytest.mark.parametrize("forge, url, auth", [
+    ("github", "http://api/repos/course/alice/statuses/" + SHA, ("Authorization", "Bearer tok")),
+    ("gitea", "http://api/repos/course/alice/statuses/" + SHA, ("Authorization", "token tok")),
+    ("gitlab", "http://api/projects/course%2Falice/statuses/" + SHA, ("Private-token", "tok")),
+])
+def test_status_requests_follow_each_forges_api(tmp_path, forge, url, auth):
+    import dataclasses
+    config = dataclasses.replace(load_config(write_course(tmp_path), course=COURSE, environ=ENV), forge=forge,
+                                 forge_api="http://api/", forge_token="tok", public_url="https://g.example")
+    job = {"result": "graded", "score": 17.0, "max_score": 38.0, "late_seconds": 60.0, "link": "L",
+           "assignment": SLUG, "repository": "course/alice", "commit_sha": SHA}
+    request = service_forge.status_request(config, job)
+    body = json.loads(request.data)
+    assert (request.full_url, request.get_method(), request.get_header(auth[0])) == (url, "POST", auth[1])
+    assert body["description"] == "17/38 points (late)" and body["target_url"] == "https://g.example/feedback/L"
+    assert body["state"] == ("failed" if forge == "gitlab" else "failure")
+    assert body.get("context", body.get("name")) == f"dl-grader/{SLUG}"
+    unscored = service_forge.outcome({**job, "result": "infra_error", "score": None}, 60)
+    assert unscored[0] == "error" and "points" not in unscored[1]
