@@ -285,3 +285,15 @@ def test_a_git_fetch_is_stopped_once_its_folder_passes_the_cap(tmp_path, backpro
     monkeypatch.setattr(grader.gitsource, "PACK_SLACK_BYTES", 0)
     with pytest.raises(SubmissionError, match="takes more than 0 MB on disk"):
         grader.gitsource.read_repository(tmp_path / "src", lambda folder: {}, max_bytes=0)
+
+
+def test_a_zip_member_that_expands_too_far_is_refused_before_reading(tmp_path, backprop):
+    """Even where files.max_kb allows a large file, 8 MB of zeros packed 1000:1 is not unpacked."""
+    import dataclasses
+
+    roomy = dataclasses.replace(backprop, max_kb=32 << 10)
+    path = tmp_path / "zeros.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("layers.py", CODE)
+        z.writestr("data.bin", bytes(8 << 20))
+    _refused(path, roomy, "data.bin expands over 200 times its packed size")
