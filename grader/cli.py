@@ -453,7 +453,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     import json
 
-    from grader.sandbox.image import doctor
+    from grader.sandbox.image import doctor, doctor_lines
 
     facts = doctor()
     if args.json:
@@ -467,6 +467,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         state = f"present, {image['size_mb']} MB" if image["present"] else "missing (`make image` builds it)"
         print(f"image    {image['tag']}: {state}; base {image['base']}"
               f"{'' if image['base_present'] else ' (missing)'}")
+    for line in doctor_lines(facts):  # the torch and CUDA images, the driver's CUDA
+        print(line)
     print(f"gpus     {', '.join(g['index'] + ': ' + g['name'] for g in facts['gpus']) or 'none'}; "
           f"nvidia runtime: {'yes' if facts['nvidia_runtime'] else 'no'}")
     for problem in facts["problems"]:

@@ -1,7 +1,7 @@
 """The pytest plugin the judge runs the instructor's tests with.
 
 It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist`, `data_dir`,
-`figures`),
+`figures`, `sandbox_gpu`),
 requires a `points` marker on every test, takes visibility from the folder (tests/public, tests/hidden),
 and turns each test's phases into one outcome: status, score, message, duration. Verdicts the
 submission earned (a timeout, a crash) win over whatever the test did with them.
@@ -185,6 +185,14 @@ class JudgePlugin:
     @pytest.fixture(scope="session")
     def reference(self) -> ModuleType:
         return load_reference(self.spec)
+
+    @pytest.fixture(scope="session")
+    def sandbox_gpu(self) -> dict | None:
+        """The GPU the sandbox holds for this submission, as the grader measured it there (name, memory,
+        driver, torch_cuda), or None: what a test believes about the GPU instead of the student's word."""
+        backend = self.session.backend
+        gpu = backend.environment().get("gpu") if backend else None
+        return gpu if isinstance(gpu, dict) else None
 
     @pytest.fixture(scope="session")
     def data_dir(self) -> Path:

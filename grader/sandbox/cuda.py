@@ -48,7 +48,8 @@ def dockerfile(base: str) -> str:
             f"FROM {base}\n"
             f"COPY site-packages/ {SITE}/\n"
             f'LABEL dl-grader.cuda="{CUDA_VERSION}" dl-grader.torch="{TORCH_SPEC}"\n'
-            "ENV NVIDIA_VISIBLE_DEVICES=none NVIDIA_DRIVER_CAPABILITIES=compute,utility\n"
+            # The toolkit mounts the driver's CUDA libraries (compute) and nvidia-smi (utility).
+            "ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility\n"
             f'RUN ["python3", "-I", "-c", "{SMOKE}"]\n')
 
 

@@ -358,6 +358,39 @@ def _gpu_ids() -> list[str]:
     return [g["index"] for g in gpus()]
 
 
+GPU_PROBE = ("nvidia-smi --id=\"$1\" --query-gpu=name,memory.total,driver_version --format=csv,noheader; "
+             "[ \"$2\" = torch ] && python3 -I -c 'import torch; print(torch.cuda.is_available())' || true")
+
+
+def measure_gpu(client, image: str, device: str, *, torch: bool) -> dict:
+    """nvidia-smi (and torch, for torch images) in a throw-away container holding `device` only; inside,
+    that GPU is the only one, so nvidia-smi asks for index 0."""
+    facts: dict = {"device": device, "measured_in": image}
+    try:
+        out = client.containers.run(
+            image, ["sh", "-c", GPU_PROBE, "probe", "0", "torch" if torch else "-"], entrypoint=[],
+            user=f"{NOBODY}:{NOBODY}", network_mode="none", cap_drop=["ALL"], read_only=True, remove=True,
+            environment={"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}, labels={LABEL: "1"},
+            device_requests=_gpu_request(device), stdout=True, stderr=True).decode("utf-8", "replace")
+    except ENGINE_ERRORS as exc:
+        facts["error"] = f"the GPU probe container failed: {str(exc)[:300]}"
+        return facts
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    parts = [part.strip() for part in lines[0].split(",")] if lines else []
+    if len(parts) == 3:
+        facts.update(name=parts[0], memory=parts[1], driver=parts[2])
+    else:
+        facts["error"] = f"nvidia-smi in the sandbox said: {out[:300]!r}"
+    facts["torch_cuda"] = (lines[-1] == "True") if torch and len(lines) > 1 else None
+    return facts
+
+
+def _gpu_request(device: str) -> list:
+    from docker.types import DeviceRequest
+
+    return [DeviceRequest(device_ids=[device], capabilities=[["gpu"]])]
+
+
 def remove_stale_containers(client) -> int:
     """Remove the containers of graders on this host that died without cleaning up; their count."""
     import docker
@@ -395,6 +428,7 @@ class DockerBackend:
         self.config, self.limits = config, limits
         self.client = connect()
         self._gpu = gpu_lease_for(config.gpu)
+        self._gpu_facts: dict | None = None
         self.image = self._choose_image(config)
         remove_stale_containers(self.client)
         self.job = uuid.uuid4().hex[:12]
@@ -419,6 +453,17 @@ class DockerBackend:
                 self._gpu.release()
             raise
 
+    def gpu_facts(self) -> dict | None:
+        """The GPU this job holds as the sandbox sees it (None without one), measured once by a probe
+        container of the same image and device, never by student code: name, memory, driver, and
+        whether the image's torch can use it (`torch_cuda`)."""
+        if self._gpu is None:
+            return None
+        if self._gpu_facts is None:
+            self._gpu_facts = measure_gpu(self.client, self.image, self._gpu.device,
+                                          torch="torch" in self.config.needs)
+        return self._gpu_facts
+
     def start(self) -> DockerProcess:
         options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
                                     job=self.job, gpu=self._gpu.device if self._gpu else None)
@@ -428,7 +473,7 @@ class DockerBackend:
 
     def environment(self) -> dict:
         facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
-                 f"uid {NOBODY}, no capabilities, read-only root", "gpu": self._gpu.device if self._gpu else None}
+                 f"uid {NOBODY}, no capabilities, read-only root", "gpu": self.gpu_facts()}
         with contextlib.suppress(Exception):
             image = self.client.images.get(self.image)
             facts["image_id"] = image.id

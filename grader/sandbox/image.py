@@ -333,6 +333,22 @@ def _cuda_facts(client, facts: dict) -> dict:
     return found
 
 
+def doctor_lines(facts: dict) -> list[str]:
+    """`grader doctor`'s lines for the torch and CUDA images and the driver (from `doctor()`'s facts)."""
+    lines = []
+    for variant, image in facts.get("images", {}).items():
+        if variant != "numpy":
+            state = f"present, {image['size_mb']} MB" if image["present"] else (
+                "missing (`make image GPU=1` builds it)" if variant == "cuda" else "missing (`make image`)")
+            lines.append(f"{variant:<8} {image['tag']}: {state}")
+    cuda = facts.get("cuda") or {}
+    if cuda.get("driver"):
+        match = "runs" if cuda["driver_matches"] else "may not run"
+        lines.append(f"driver   {cuda['driver']} (CUDA {cuda['driver_cuda']}): {match} the CUDA image's "
+                     f"CUDA {cuda['image_cuda']}")
+    return lines
+
+
 def gpus() -> list[dict]:
     """The NVIDIA GPUs nvidia-smi reports (none where it is missing or fails)."""
     if not shutil.which("nvidia-smi"):

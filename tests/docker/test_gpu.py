@@ -54,10 +54,69 @@ def test_an_optional_gpu_is_taken_when_present_and_not_missed_when_absent(monkey
 def test_a_gpu_assignment_sees_exactly_its_gpu(runner):
     source = "import glob\ndef devices():\n    return sorted(glob.glob('/dev/nvidia[0-9]*'))\n"
     r = runner(source, ["devices"], gpu=True)
-    assert r.call("devices") == [f"/dev/nvidia{r.backend.environment()['gpu']}"]
+    assert r.call("devices") == [f"/dev/nvidia{r.backend.environment()['gpu']['device']}"]
 
 
 @pytest.mark.docker
 def test_a_cpu_assignment_sees_no_gpu(runner):
     r = runner("import glob\ndef devices():\n    return glob.glob('/dev/nvidia*')\n", ["devices"])
     assert r.call("devices") == []
+
+
+class ProbeEngine:
+    """Stands in for the Docker SDK in the GPU probe: records the request, answers with `output`."""
+
+    def __init__(self, output: bytes | Exception) -> None:
+        self.output, self.asked = output, {}
+        self.containers = self
+
+    def run(self, image, command, **options):
+        self.asked = {"image": image, "command": command, **options}
+        if isinstance(self.output, Exception):
+            raise self.output
+        return self.output
+
+
+def test_the_gpu_is_measured_in_a_locked_down_container_of_the_same_image_and_device():
+    from grader.sandbox.docker import measure_gpu
+
+    engine = ProbeEngine(b"NVIDIA H200, 143771 MiB, 570.86.15\nTrue\n")
+    facts = measure_gpu(engine, "dl-grader-cuda:1", "3", torch=True)
+    assert facts == {"device": "3", "measured_in": "dl-grader-cuda:1", "name": "NVIDIA H200",
+                     "memory": "143771 MiB", "driver": "570.86.15", "torch_cuda": True}
+    asked = engine.asked
+    assert asked["image"] == "dl-grader-cuda:1" and asked["network_mode"] == "none"
+    assert asked["cap_drop"] == ["ALL"] and asked["read_only"] and asked["user"] == "65534:65534"
+    assert [r["DeviceIDs"] for r in asked["device_requests"]] == [["3"]]
+
+
+def test_a_failed_gpu_probe_says_why_and_claims_no_cuda():
+    import docker
+
+    from grader.sandbox.docker import measure_gpu
+
+    facts = measure_gpu(ProbeEngine(b"NVIDIA-SMI has failed\n"), "dl-grader:1", "0", torch=False)
+    assert "nvidia-smi in the sandbox said" in facts["error"] and facts["torch_cuda"] is None
+    facts = measure_gpu(ProbeEngine(docker.errors.APIError("no nvidia runtime")), "dl-grader:1", "0", torch=True)
+    assert "probe container failed" in facts["error"] and "torch_cuda" not in facts
+
+
+@pytest.mark.docker
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_GPU, reason="no NVIDIA GPU on this machine (nvidia-smi finds none)")
+def test_the_pytorch_step_trains_on_the_gpu_and_the_report_says_which(engine, tmp_path):
+    """On a GPU machine with `make image GPU=1`: the reference's tensors are on the GPU (checked through
+    the proxy, not through get_device), the speedup part runs, and environment.gpu names the card."""
+    from grader.batch import grade_batch
+    from grader.spec import find_assignment
+    from tests.conftest import COURSE
+
+    spec = find_assignment(COURSE, "16-pytorch")
+    report = grade_batch(spec, [spec.solution], tmp_path, sandbox="docker", progress=None)["16-pytorch"]
+    assert report["score"] == report["max_score"], [t["message"] for t in report["tests"] if t["score"] == 0]
+    gpu = report["environment"]["gpu"]
+    assert gpu["name"] and gpu["driver"] and gpu["torch_cuda"] is True, gpu
+    assert report["environment"]["image"].startswith("dl-grader-cuda:")
+    speedup = next(t for t in report["tests"] if t["name"].endswith("test_gpu_speedup"))
+    assert speedup["status"] == "passed" and "faster" in speedup["figures"][0]["title"]

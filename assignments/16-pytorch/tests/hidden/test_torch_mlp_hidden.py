@@ -3,6 +3,8 @@ seeding, the weights' layout, scores and SGD steps recomputed from the weights, 
 accuracy on held-out digits whose labels never leave the grader.
 """
 
+import time
+
 import numpy as np
 import pytest
 
@@ -135,14 +137,59 @@ def test_predict_is_the_argmax(submission, rng):
                  hints={"predict the argmax over the classes (axis=1)": scores(weights, images).argmax(axis=0)})
 
 
+def tensor_devices(model):
+    """The devices of the trained model's own tensors, read through the proxy from torch's attributes
+    (its layers' weights and biases, and the gradients backward() left on them in `train`), not from
+    anything the student reports."""
+    found = {}
+    for index in ("0", "2"):  # nn.Sequential(Linear, ReLU, Linear), as build_model makes it
+        layer = getattr(model, index)
+        for name in ("weight", "bias"):
+            tensor = getattr(layer, name)
+            found[f"layer {index} {name}"] = tensor.device.type
+            grad = tensor.grad
+            if grad is not None:
+                found[f"layer {index} {name}.grad"] = grad.device.type
+    return found
+
+
 @pytest.mark.points(2)
-def test_device_placement(submission, mnist):
-    device = submission.get_device()
+def test_device_placement(submission, mnist, sandbox_gpu):
+    """Training runs on the sandbox's GPU where the grader handed one out (on one device elsewhere)."""
     model = submission.train(mnist["train_images"][:256], mnist["train_labels"][:256].astype(np.int64), 1)
-    assert submission.model_device(model) == device, \
-        f"the trained model is on {submission.model_device(model)!r}, expected get_device() = {device!r}"
+    found = tensor_devices(model)
+    claimed = submission.model_device(model)
+    if sandbox_gpu and sandbox_gpu.get("torch_cuda"):
+        wrong = {k: v for k, v in found.items() if v != "cuda"}
+        assert not wrong, (f"the sandbox has a GPU ({sandbox_gpu.get('name')}) but these tensors of the "
+                           f"trained model are not on it: {wrong}; build the model on get_device()")
+    assert set(found.values()) == {claimed}, \
+        f"model_device says {claimed!r} but the trained model's tensors are on {found}"
     predicted = submission.predict(model, mnist["test_images"][:5])
     assert_shape(predicted, (5,), "predicted labels")
+
+
+@pytest.mark.points(0)
+@pytest.mark.call_seconds(60)
+def test_gpu_speedup(submission, mnist, sandbox_gpu, figures):
+    """The same SGD steps on the CPU and on the GPU: how much faster the GPU is (for information)."""
+    if not (sandbox_gpu and sandbox_gpu.get("torch_cuda")):
+        pytest.skip("no GPU in this sandbox: the CPU/GPU comparison runs where the grader hands one out")
+    images, labels = mnist["train_images"][:2048], mnist["train_labels"][:2048].astype(np.int64)
+    model = submission.build_model(4096, 0)
+    seconds = {}
+    for device in ("cpu", "cuda"):
+        model.to(device)
+        submission.sgd_step(model, images[:64], labels[:64], 0.01)  # warm-up: kernels, allocations
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            submission.sgd_step(model, images, labels, 0.01)
+            times.append(time.perf_counter() - started)
+        seconds[device] = times
+    speedup = min(seconds["cpu"]) / min(seconds["cuda"])
+    figures.curve(f"seconds per SGD step (2048 digits, 4096 hidden units): the GPU is {speedup:.1f}x faster "
+                  f"({sandbox_gpu.get('name')})", seconds, x_label="step", y_label="seconds")
 
 
 @pytest.mark.points(3)
