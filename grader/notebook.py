@@ -46,8 +46,8 @@ def notebook_entries(source: Path, spec: Any, caps: Any) -> dict[str, bytes]:
     nb = parse_notebook(raw, source)
     size = sum(len(code.encode("utf-8")) for _, code in code_cells(nb))
     if size > caps.max_file:  # checked before any parsing: the module could not be longer than its cells
-        raise SubmissionError(f"{source}: the code cells hold {size >> 10} KB, over the limit of "
-                              f"{caps.max_file >> 10} KB per file (files.max_kb)")
+        raise SubmissionError(f"{source}: the code cells (which become {target}) hold {size >> 10} KB, "
+                              f"over the limit of {caps.max_file >> 10} KB per file (files.max_kb)")
     try:
         code = module_source(nb, source.name).encode("utf-8")
     except (RecursionError, MemoryError):
