@@ -259,16 +259,19 @@ class TestWatcher:
 
     def _watch(self) -> None:
         seen, since = 0, time.monotonic()
-        while not self._stop.wait(self.interval):
+        while True:
+            stopping = self._stop.wait(self.interval)
             try:
                 with open(self.path, encoding="utf-8") as f:
                     ids = f.read().splitlines()
             except OSError:
-                continue
+                ids = []
             if len(ids) > seen:
-                if not self.live:
+                if not self.live:  # a log gets every test, also those that started since the last look
                     self._write("".join(f"running {short_test_id(i)}\n" for i in ids[seen:]))
                 seen, since = len(ids), time.monotonic()
+            if stopping:
+                return
             if self.live and ids:
                 self._write(f"\r\x1b[2Krunning {short_test_id(ids[-1])}  {_seconds(time.monotonic() - since)}")
 
