@@ -9,6 +9,7 @@ Routes: `POST /hooks/{github|gitlab|gitea}` (only the configured forge; 401 for 
 over the size cap, 403 for a repository not on the roster, 200 for a ping, an ungraded branch or a
 redelivery, 202 once the job row is committed), `GET /feedback/{link}` (the student's copy of the
 report behind an unguessable link), `GET /gradebook`, `/gradebook.csv`, `/gradebook/jobs/{id}`,
+`/gradebook/nbgrader.db?assignment=ID`,
 `/api/jobs`, `/api/tokens` (instructor token: `Authorization: Bearer`, or the cookie `/login` sets),
 `POST /api/submissions?assignment=ID` (a zip with a student's upload token), `GET /healthz`.
 This module never grades and never trusts a URL or a student name from a payload.
@@ -22,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -190,6 +192,30 @@ class Service:
             return PlainTextResponse("no report for this job (yet)", status_code=404)
         return HTMLResponse(to_html(json.loads(job["report"]), show_hidden=True), headers=PAGE_HEADERS)
 
+    async def nbgrader_export(self, request: Request) -> Response:
+        """`/gradebook/nbgrader.db?assignment=ID`: the counted report of each student in a new nbgrader
+        gradebook (SQLite) for formgrader. Scores are the reports' own: nbgrader applies its late policy."""
+        if not self._instructor(request):
+            return PlainTextResponse("instructor token required", status_code=401)
+        assignment = request.query_params.get("assignment", "")
+        if assignment not in self.config.deadlines:
+            return PlainTextResponse(f"no assignment {assignment!r} here", status_code=404)
+        data = await run_in_threadpool(self._nbgrader_bytes, assignment)
+        return Response(data, media_type="application/vnd.sqlite3",
+                        headers={"Content-Disposition": f'attachment; filename="{assignment}-gradebook.db"'})
+
+    def _nbgrader_bytes(self, assignment: str) -> bytes:
+        from grader.nbgrader_gradebook import export_reports
+
+        table = gradebook(self.config, self.store.jobs())
+        counted = [cells[assignment].counted["id"] for cells in table.values()
+                   if assignment in cells and cells[assignment].counted]
+        reports = [json.loads(self.store.job(job)["report"]) for job in counted]
+        with tempfile.TemporaryDirectory(prefix="grader-nbgrader-") as tmp:
+            target = Path(tmp) / "gradebook.db"
+            export_reports(reports, f"sqlite:///{target}", assignment)
+            return target.read_bytes()
+
     async def api_jobs(self, request: Request) -> Response:
         if not self._instructor(request):
             return JSONResponse({"error": "instructor token required"}, status_code=401)
@@ -250,6 +276,7 @@ def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFu
         Route("/gradebook", service.gradebook_page),
         Route("/gradebook.csv", service.gradebook_csv),
         Route("/gradebook/jobs/{job:int}", service.instructor_report),
+        Route("/gradebook/nbgrader.db", service.nbgrader_export),
         Route("/api/jobs", service.api_jobs),
         Route("/api/submissions", service.upload, methods=["POST"]),
         Route("/api/tokens", service.tokens),

@@ -358,6 +358,21 @@ def test_gradebook_in_chromium_and_as_csv(world, tmp_path):
 
 
 @SLOW
+def test_gradebook_exports_to_nbgrader(world, tmp_path):
+    """Does the nbgrader export hold each student's counted score, read back with nbgrader's own API?"""
+    from nbgrader.api import Gradebook
+
+    service = world["service"]
+    assert service.get(f"/gradebook/nbgrader.db?assignment={SLUG}")[0] == 401
+    status, data = service.get(f"/gradebook/nbgrader.db?assignment={SLUG}", token=True)
+    assert status == 200 and data.startswith(b"SQLite format 3")
+    (tmp_path / "gradebook.db").write_bytes(data)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission(SLUG, s).score for s in ("alice", "bob", "carol")}
+    assert scores == {"alice": 38, "bob": 0, "carol": 18}
+
+
+@SLOW
 def test_wrong_missing_signature_unknown_repo_and_big_body_are_refused(world):
     service = world["service"]
     before = len(service.jobs())
