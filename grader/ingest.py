@@ -203,7 +203,8 @@ def _read_dir(source: Path, caps: _Caps) -> dict[str, bytes]:
             if stat.S_ISDIR(mode):
                 pending.append(path)
             elif not stat.S_ISREG(mode):
-                raise SubmissionError(f"{source}: {rel} is not a regular file (links and devices are refused)")
+                raise SubmissionError(f"{source}: {rel} is not a regular file "
+                                      "(links and devices are refused)")
             else:
                 entries[rel] = caps.take(rel, child.stat(follow_symlinks=False).st_size, path.read_bytes)
     return dict(sorted(entries.items()))

@@ -207,7 +207,8 @@ def test_notebook_code_over_the_file_cap_is_refused_before_parsing(tmp_path, bac
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": None, "outputs": [],
          "source": cell}]}))
-    _refused(path, backprop, r"code cells \(which become layers.py\) hold 600 KB, over the limit of 512 KB", seconds=30)
+    _refused(path, backprop, r"code cells \(which become layers.py\) hold 600 KB, over the limit of 512 KB",
+             seconds=30)
 
 
 def test_a_bzip2_tar_declaring_2gb_is_refused_at_its_header(tmp_path, backprop):
