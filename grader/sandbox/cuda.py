@@ -4,8 +4,10 @@ offline numpy base, for machines with an NVIDIA GPU and the NVIDIA Container Too
 PyPI's Linux x86_64 torch wheel needs CUDA 12 libraries, which PyPI ships as wheels too (`nvidia-*`):
 `pip download` fetches them for the image's Python (3.11, manylinux), they are unpacked (a wheel is a zip
 file) into one folder copied to `/usr/local/lib/python3.11/dist-packages`, and the driver comes from the
-host through the container toolkit at run time. Nothing comes from an image registry. The download is
-about 3 GB and the image about 7 GB, which is why nothing builds it unasked.
+host through the container toolkit at run time. Nothing comes from an image registry. The 22 wheels
+(torch, 12 nvidia-* libraries, triton and small Python packages; `plan()` lists them) are several GB, and
+the image larger still once unpacked (not built on this project's GPU-less machines: its size is still
+to be measured on a GPU machine by bench/gpu_check.sh), which is why nothing builds it unasked.
 
 It never runs student code; `plan()` resolves the wheels without downloading them (what CI exercises).
 """
@@ -73,7 +75,7 @@ def plan(*, timeout: int = 300) -> list[dict]:
 
 def download(dest: Path, *, log=print) -> list[Path]:
     """Download the wheels into `dest` (GBs; PyPI only)."""
-    log(f"downloading {TORCH_SPEC} and its CUDA wheels from PyPI into {dest} (about 3 GB)")
+    log(f"downloading {TORCH_SPEC} and its CUDA wheels from PyPI into {dest} (several GB)")
     proc = subprocess.run(pip_command("download", "--quiet", "--dest", str(dest), *PLATFORM, TORCH_SPEC),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
