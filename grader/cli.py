@@ -316,7 +316,13 @@ def _check_target(args: argparse.Namespace) -> tuple[AssignmentSpec, Path]:
         raise GraderError(f"no such file or folder: {path} (give your work's folder, .py, .ipynb or archive)")
     if name is None:
         name = _step_of(path, args.course)
-    return find_assignment(args.course, name), path
+    spec = find_assignment(args.course, name)
+    if args.path is None and path.is_dir() and not any((path / f).exists() for f in spec.files) \
+            and not any(path.glob("*.ipynb")):
+        raise GraderError(f"no {' or '.join(spec.files)} in {path}: run `grader check` in the folder that "
+                          f"holds your work (e.g. {spec.root / 'starter'}) or name it: "
+                          f"`grader check {spec.short} PATH`")
+    return spec, path
 
 
 def _syntax_error(path: Path) -> str | None:

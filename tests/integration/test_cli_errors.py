@@ -41,6 +41,7 @@ BAD_INPUTS = [
     (["check", "no-such-assignment"], "no assignment 'no-such-assignment'"),
     (["check", "backprop", "{tmp}/nonexistent"], "no such file or folder: {tmp}/nonexistent"),
     (["check"], "which assignment?"),  # run in {tmp}, which is no step's folder
+    (["check", "backprop"], "no layers.py in {tmp}: run `grader check` in the folder that holds your work"),
     (["list", "extra"], "unrecognized arguments: extra"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
     (["release", "backprop", "--out", "{tmp}/afile"], "--out {tmp}/afile: is a file"),
