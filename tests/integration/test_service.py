@@ -114,8 +114,8 @@ class FakeForge:
 class Service:
     """`grader serve` as a child process: started, SIGKILLed and restarted on the same database."""
 
-    def __init__(self, root: Path, port: int) -> None:
-        self.root, self.port, self.proc = root, port, None
+    def __init__(self, root: Path, port: int, extra: tuple[str, ...] = ()) -> None:
+        self.root, self.port, self.proc, self.extra = root, port, None, extra
         self.log = root / "service.log"
 
     def start(self) -> None:
@@ -124,7 +124,7 @@ class Service:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen([GRADER, "--course", str(COURSE), "serve", "--config",
                                           str(self.root / "course.toml"), "--port", str(self.port),
-                                          "--sandbox", "local"], env=env, stdout=log, stderr=log)
+                                          "--sandbox", "local", *self.extra], env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text()[-3000:]
@@ -563,6 +563,24 @@ def test_a_burst_of_200_signed_pushes_is_answered_fast_and_none_is_lost_or_doubl
     burst = [j for j in jobs if j["commit_sha"] in set(shas)]
     assert sorted(j["commit_sha"] for j in burst) == sorted(shas)
     assert all(j["result"] == "fetch_error" and j["attempts"] == 1 for j in burst)
+
+
+@SLOW
+def test_grade_on_a_dask_cluster_with_the_cluster_option(world, tmp_path):
+    """Does `grader serve --cluster local:1` grade a push on the Dask executor, with the same score?"""
+    (tmp_path / "roster.csv").write_text((world["root"] / "roster.csv").read_text())
+    config = (world["root"] / "course.toml").read_text()
+    (tmp_path / "course.toml").write_text(config.replace('"sqlite:///service.db"', '"sqlite:///cluster.db"'))
+    service = Service(tmp_path, free_port(), ("--cluster", "local:1"))
+    service.start()
+    try:
+        body, headers = signed_push("course/alice", world["commits"]["alice"])
+        assert service.request("POST", "/hooks/github", body, headers)[0] == 202
+        [job] = service.wait_done(1, seconds=180)
+        assert (job["result"], job["score"]) == ("graded", 38)
+        assert "grading on the Dask cluster" in service.log.read_text()
+    finally:
+        service.stop()
 
 
 # ---- the pieces alone (fast: no service, no grading) ----------------------------------------------
