@@ -51,9 +51,13 @@ def owner_record(pid: int | None = None) -> dict:
 
 
 def make_job_dir(prefix: str) -> Path:
-    """A new folder `<tmp>/<prefix>XXXX` that carries this process as its owner."""
+    """A new folder `<tmp>/<prefix>XXXX` that carries this process as its owner.
+
+    The first one a process makes first sweeps away the folders of dead owners, so every way into
+    grading (api.grade, a cluster's client or worker, `grader check`) cleans up after killed graders."""
     if not prefix.startswith(PREFIX):
         raise ValueError(f"job folders are named {PREFIX}*, not {prefix}*")
+    sweep_once()
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     (folder / OWNER_FILE).write_text(json.dumps(owner_record()))
     return folder
