@@ -14,10 +14,11 @@ install: .venv/.installed  ## create .venv with the grader and its dependencies
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@# Debian tools: debootstrap builds the docker sandbox's image offline; chromium renders the
-	@# HTML feedback in the view tests; git clones repository submissions; python3-torch (Debian's
-	@# torch 1.13, CPU, ~1 GB with its libraries) runs the local sandbox's runner of steps that need
-	@# torch (with /usr/bin/python3, as the docker image does). Installed when we are root.
-	@missing=$$(for t in debootstrap:debootstrap chromium:chromium git:git; do \
+	@# HTML feedback in the view tests; git clones repository submissions; bwrap jails the local
+	@# sandbox's runners; python3-torch (Debian's torch 1.13, CPU, ~1 GB with its libraries) runs the
+	@# local sandbox's runner of steps that need torch (with /usr/bin/python3, as the docker image does).
+	@# Installed when we are root.
+	@missing=$$(for t in debootstrap:debootstrap chromium:chromium git:git bwrap:bubblewrap; do \
 		command -v $${t%%:*} >/dev/null || [ -x /usr/sbin/$${t%%:*} ] || echo $${t#*:}; done; \
 		/usr/bin/python3 -c 'import torch' 2>/dev/null || echo python3-torch); \
 	if [ -n "$$missing" ]; then \

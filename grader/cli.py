@@ -400,7 +400,8 @@ def cmd_examples(args: argparse.Namespace) -> int:
             note = "; ".join(found) or (report["reason"] if report["status"] == "skipped" else "ok")
             rows.append((spec.id if out.parent.name != "hostile" else "hostile", case.name, report, note))
     _print_table(rows, expectation=True)
-    print(f"\n{len(rows)} submissions graded, {bad} not as expected; reports in {args.out}/")
+    reused = f" ({progress.cached} reports reused: current)" if progress.cached else ""
+    print(f"\n{len(rows)} submissions graded{reused}, {bad} not as expected; reports in {args.out}/")
     return INFRA if infra else (FAILED if bad else OK)
 
 

@@ -133,7 +133,8 @@ python3 -m venv .venv && . .venv/bin/activate
 ```
 
 This installs `grader` with what it needs to run the public tests (pytest, numpy, nbformat), nothing
-more. In a new terminal, `. .venv/bin/activate` again puts `grader` back on your PATH.
+more. In a new terminal, `. .venv/bin/activate` again puts `grader` back on your PATH. With pipx, one
+command does both and keeps `grader` on your PATH: `pipx install {f"wheels/{wheel.name}" if wheel else "dl-grader"}`.
 
 ## Work on a step
 

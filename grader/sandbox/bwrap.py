@@ -54,6 +54,7 @@ def base_mounts(tmp_mb: int) -> list[str]:
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
+    args += ["--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/opt"]  # see _ro_binds
     for path in ETC_FILES:
         args += ["--ro-bind-try", path, path]
     args += ["--proc", "/proc", "--dev", "/dev",

@@ -1,17 +1,23 @@
-"""The local backend: the runner as a subprocess with rlimits, jailed where the kernel allows it.
+"""The local backend: the runner as a subprocess in a bubblewrap jail, with a host identity of its own.
 
-Isolated (the default for grading): fresh mount, network and PID namespaces (`unshare`), a throw-away
-root that holds only read-only binds of the Python installation, the runtime and the workspace
-(`jail.sh`), a size-capped /tmp, and, when the grader runs as root, uid 65534 with no capabilities.
-The student's code then sees no course files, no network and no other process.
+Isolated (the default for grading): bubblewrap (`grader.sandbox.bwrap`) gives the runner fresh mount,
+pid, network, ipc and uts namespaces, a root holding only /usr, its Python and the packages it needs,
+a size-capped /tmp, the workspace read-only, and a seccomp deny-list (`grader.sandbox.seccomp`: no
+keyring, ptrace, bpf, mount, unshare, setns, perf_event_open...). When the grader runs as root each
+runner also gets a uid of its own from a reserved range and a cgroup capping its pids and memory
+(`grader.sandbox.slots`), so one runner's fork bomb or keyring never reaches another's. Every runner
+gets a new session keyring, dies with the judge that started it (PR_SET_PDEATHSIG, through every
+process of the chain: timeout, bubblewrap, the jail's init), and is killed after an absolute wall-clock
+lifetime by `timeout`, a process outside the jail that does not need the judge to be alive.
 
 Not isolated (`grader check` on a student's own machine, where there is nothing to hide): the same
 runner and rlimits without the jail. Grading never silently falls back to this: where isolation is
-asked for and the kernel refuses it, starting fails with an InfrastructureError that says so.
+asked for and the machine refuses it, starting fails with an InfrastructureError that says so.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import json
 import os
@@ -21,18 +27,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from grader import wire
 from grader.errors import InfrastructureError
 from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox import bwrap, seccomp, slots
+from grader.sandbox.bwrap import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY  # noqa: F401 (docker.py uses them)
 from grader.sandbox.interpreter import runner_interpreter
 
-JAIL = Path(__file__).with_name("jail.sh")
-NOBODY = 65534
-# Where the runtime and the workspace appear inside the jail (the Docker backend uses the same).
-JAIL_RUNTIME = "/opt/runtime"
-JAIL_WORKSPACE = "/submission"
 RUNNER_ENV = {
     "PATH": "/usr/bin:/bin",
     "HOME": "/tmp",
@@ -44,6 +48,16 @@ RUNNER_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+# The runner's absolute lifetime beyond its budgets, as the docker backend's container lifetime.
+WALL_GRACE_SECONDS = 360
+PR_SET_PDEATHSIG = 1
+KEYCTL_JOIN_SESSION_KEYRING = 1
+# What the runner's processes may use together in their cgroup, beyond memory_mb: the /tmp tmpfs.
+CGROUP_MEMORY_SLACK_MB = 64
+
+
+def wall_seconds(limits: Limits) -> int:
+    return int(limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS)
 
 
 @functools.cache
@@ -51,31 +65,116 @@ def isolation_available() -> str | None:
     """None if jailed runners can start here, else the reason they cannot."""
     if not sys.platform.startswith("linux"):
         return f"the local jail needs Linux namespaces (this is {sys.platform})"
-    if not shutil.which("unshare") or not shutil.which("setpriv"):
-        return "the local jail needs util-linux's unshare and setpriv"
-    probe = subprocess.run([*_unshare_prefix(), "true"], capture_output=True, text=True)
+    missing = [tool for tool in ("bwrap", "timeout", "setpriv") if not shutil.which(tool)]
+    if missing:
+        return (f"the local jail needs {', '.join(missing)} (Debian: apt-get install bubblewrap "
+                "coreutils util-linux)")
+    try:
+        seccomp.deny_program()
+    except seccomp.UnsupportedArchitecture as exc:
+        return str(exc)
+    return _probe_jail()
+
+
+def _probe_jail() -> str | None:
+    """Start one empty jail exactly as a runner's, to learn early whether the kernel allows it."""
+    launch = Launch(as_root=os.geteuid() == 0, limits=Limits(total_seconds=5))
+    try:
+        argv = launch.argv(["/usr/bin/true"], python=("/usr/bin/true", []), workspace=None, needs=(),
+                           gpu=False)
+        probe = subprocess.run(argv, capture_output=True, text=True, timeout=30, pass_fds=launch.fds,
+                               preexec_fn=launch.prepare_child)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"the local jail could not start: {exc}"
+    finally:
+        launch.release()
     if probe.returncode != 0:
-        return f"the kernel refused new namespaces: {probe.stderr.strip() or probe.returncode}"
+        return f"bubblewrap refused to build the jail: {probe.stderr.strip() or probe.returncode}"
     return None
 
 
-def _unshare_prefix() -> list[str]:
-    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    return ["unshare", *user, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
+class Launch:
+    """What one runner start holds on the host: its slot uid and cgroup (as root) and its seccomp fd."""
+
+    def __init__(self, *, as_root: bool, limits: Limits, jailed: bool = True) -> None:
+        self.limits, self.as_root, self.jailed = limits, as_root, jailed
+        self.slot = slots.acquire_slot() if as_root and jailed else None
+        memory = (limits.memory_mb + limits.disk_mb + CGROUP_MEMORY_SLACK_MB) << 20
+        self.cgroup = (slots.make_cgroup(self.slot.uid, pids=limits.pids, memory_bytes=memory)
+                       if self.slot else None)
+        self.fds: list[int] = []
+        self.parent = os.getpid()
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._keyctl = seccomp.syscall_number("keyctl") if jailed else None
+
+    def argv(self, command: list[str], *, python: tuple[str, list[str]], workspace: str | None,
+             needs: tuple[str, ...], gpu: bool) -> list[str]:
+        fd = os.memfd_create("grader-seccomp")
+        os.write(fd, seccomp.deny_program())
+        os.lseek(fd, 0, os.SEEK_SET)
+        self.fds.append(fd)
+        args = [shutil.which("timeout"), "-s", "KILL", str(wall_seconds(self.limits)), shutil.which("bwrap"),
+                *bwrap.namespaces(self.as_root), "--die-with-parent", "--new-session"]
+        if self.as_root:
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+        args += bwrap.base_mounts(self.limits.disk_mb) + python[1]
+        args += bwrap.runtime_mounts(needs, own_interpreter=python[0] == os.path.realpath(sys.executable))
+        if workspace:
+            args += ["--ro-bind", workspace, JAIL_WORKSPACE]
+        if gpu:
+            for device in sorted(Path("/dev").glob("nvidia*")):
+                args += ["--dev-bind", str(device), str(device)]
+        args += ["--chdir", "/tmp", "--seccomp", str(fd)]
+        return args + (bwrap.drop_to(self.slot.uid) if self.slot else []) + command
+
+    def prepare_child(self) -> None:
+        """Runs in the child between fork and exec (as the grader's user): cgroup, rlimits, keyring,
+        death with the parent. Everything set here holds for the whole chain it execs."""
+        if self.cgroup:
+            for procs in self.cgroup.procs_files:
+                with open(procs, "w") as handle:
+                    handle.write(str(os.getpid()))
+        _apply_rlimits(self.limits, nproc=self.slot is not None)
+        if self._keyctl is not None:  # a new anonymous session keyring: nothing of the grader's
+            self._libc.syscall(self._keyctl, KEYCTL_JOIN_SESSION_KEYRING, None)
+        self._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != self.parent:  # the judge died before the line above: do not start at all
+            os._exit(70)
+
+    def started(self) -> None:
+        """The child has the fds now: the grader's copies can go."""
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
+
+    def release(self) -> None:
+        """After the runner ended: nothing of its uid or cgroup runs on, and the slot is free again."""
+        self.started()
+        if self.cgroup:
+            self.cgroup.remove()
+        if self.slot:
+            self.slot.release()
 
 
 class LocalProcess:
-    def __init__(self, argv: list[str], limits: Limits, output: OutputBuffer, *, drop_uid: bool) -> None:
-        self.limits = limits
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=RUNNER_ENV, start_new_session=True, close_fds=True,
-            preexec_fn=functools.partial(_apply_rlimits, limits, drop_uid),
-        )
+    def __init__(self, argv: list[str], limits: Limits, output: OutputBuffer, launch: Launch) -> None:
+        self.limits, self.launch = limits, launch
+        self.began = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=RUNNER_ENV, start_new_session=True, close_fds=True, pass_fds=launch.fds,
+                preexec_fn=launch.prepare_child,
+            )
+        except BaseException:
+            launch.release()
+            raise
+        launch.started()
         os.set_blocking(self.proc.stdin.fileno(), False)
         self.channel = wire.Channel(self.proc.stdout.fileno(), self.proc.stdin.fileno(),
                                     max_frame_bytes=limits.frame_mb << 20)
         self.flooded = False
+        self._released = False
         self._drain = output.drain(self.proc.stderr, limit=limits.output_kill_mb << 20, on_flood=self._flood)
 
     def _flood(self) -> None:
@@ -95,7 +194,12 @@ class LocalProcess:
         if self.flooded:
             return (f"output limit: the runner printed more than {self.limits.output_kill_mb} MB "
                     f"(output_kill_mb={self.limits.output_kill_mb})")
-        return describe_exit(code, self.limits)
+        if self.launch.cgroup and self.launch.cgroup.memory_exceeded():
+            return (f"the runner's processes together used more memory than memory_mb="
+                    f"{self.limits.memory_mb} allows")
+        if self.launch.jailed and time.monotonic() - self.began >= wall_seconds(self.limits):
+            return f"the runner reached its lifetime limit of {wall_seconds(self.limits)} s"
+        return describe_exit(code, self.limits, jailed=self.launch.jailed)
 
     def close(self) -> None:
         self.kill()
@@ -104,9 +208,14 @@ class LocalProcess:
                 stream.close()
             except OSError:
                 pass
+        if not self._released:
+            self._released = True
+            self.launch.release()
 
 
-def describe_exit(code: int, limits: Limits) -> str:
+def describe_exit(code: int, limits: Limits, *, jailed: bool = False) -> str:
+    if jailed and 128 < code < 128 + signal.NSIG:  # bubblewrap and timeout pass a signal on as 128+n
+        code = 128 - code
     if code >= 0:
         return f"the runner exited with code {code}"
     sig = signal.Signals(-code)
@@ -117,8 +226,8 @@ def describe_exit(code: int, limits: Limits) -> str:
     return f"the runner was killed by {sig.name}"
 
 
-def _apply_rlimits(limits: Limits, drop_uid: bool) -> None:
-    """Runs in the child between fork and exec: these limits then hold for everything it starts."""
+def _apply_rlimits(limits: Limits, *, nproc: bool) -> None:
+    """Between fork and exec: these limits then hold for everything the child starts."""
     cpu = int(limits.total_seconds) + 5
     caps = {
         resource.RLIMIT_AS: limits.memory_mb << 20,
@@ -127,8 +236,8 @@ def _apply_rlimits(limits: Limits, drop_uid: bool) -> None:
         resource.RLIMIT_NOFILE: limits.open_files,
         resource.RLIMIT_CORE: 0,
     }
-    if drop_uid:
-        # Counts processes of uid 65534 only, which is why it is set only when the runner becomes it.
+    if nproc:
+        # Counts the processes of the runner's own slot uid only (root, before the drop, is exempt).
         caps[resource.RLIMIT_NPROC] = limits.pids
     for which, value in caps.items():
         resource.setrlimit(which, (value, value + (5 if which == resource.RLIMIT_CPU else 0)))
@@ -142,52 +251,49 @@ class LocalBackend:
             raise InfrastructureError(f"local sandbox: {reason}; grade with --sandbox docker instead")
         self.config, self.limits, self.isolate = config, limits, isolate
         self.python = runner_interpreter(config.needs)  # one with torch where the step needs it
-        self._tmp = Path(tempfile.mkdtemp(prefix="grader-local-"))
-        self._tmp.chmod(0o755)
-        self.runtime = write_runtime(self._tmp / "runtime")
+        self._tmp: Path | None = None
+        if not isolate:  # the jailed runner needs no folder of ours: everything is bound in place
+            self._tmp = Path(tempfile.mkdtemp(prefix="grader-local-"))
+            self.runtime = write_runtime(self._tmp / "runtime")
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[LocalProcess] = []
 
     def start(self) -> LocalProcess:
-        process = LocalProcess(self._argv(), self.limits, self.output,
-                               drop_uid=self.isolate and os.geteuid() == 0)
+        launch = Launch(as_root=os.geteuid() == 0, limits=self.limits, jailed=self.isolate)
+        try:
+            argv = self._argv(launch)
+        except BaseException:
+            launch.release()
+            raise
+        process = LocalProcess(argv, self.limits, self.output, launch)
         self._processes.append(process)
         return process
 
-    def _argv(self) -> list[str]:
+    def _argv(self, launch: Launch) -> list[str]:
         workspace = str(self.config.workspace.resolve())
         if not self.isolate:
             scratch = self._tmp / f"scratch{len(self._processes)}"
             scratch.mkdir()
             config = self.config.as_json(workspace=workspace, scratch=str(scratch))
             return [self.python.executable, "-I", "-c", BOOTSTRAP, str(self.runtime), _json(config)]
-        root = self._tmp / f"root{len(self._processes)}"
-        root.mkdir()
         config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
-        uid = str(NOBODY) if os.geteuid() == 0 else "-"
-        jail = ["sh", str(JAIL), str(root), uid, str(self.limits.disk_mb), "--"]
-        mapped = f"{self.runtime}={JAIL_RUNTIME}:{workspace}={JAIL_WORKSPACE}"
-        return [*_unshare_prefix(), "env", f"JAIL_RO={':'.join(self._visible_paths())}",
-                f"JAIL_MAP={mapped}", *jail,
-                self.python.executable, "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, _json(config)]
-
-    def _visible_paths(self) -> list[str]:
-        # The interpreter and its site-packages (numpy) may live outside /usr, e.g. in a virtualenv.
-        paths = {sys.prefix, sys.base_prefix, *(p for p in sys.path if p.startswith(sys.base_prefix))}
-        paths |= set(self.python.paths)  # the runner's interpreter, when it is not the grader's
-        paths = {p for p in paths if p and not p.startswith("/usr/")}
-        if self.config.gpu:
-            paths |= {str(p) for p in Path("/dev").glob("nvidia*")}
-        return sorted(paths)
+        executable, binds = bwrap.python_mounts(self.python.executable, self.python.paths)
+        command = [executable, "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, _json(config)]
+        return launch.argv(command, python=(executable, binds), workspace=workspace,
+                           needs=tuple(self.config.needs), gpu=bool(self.config.gpu))
 
     def environment(self) -> dict:
-        return {"backend": "local", "isolation": "namespaces+chroot" if self.isolate else "rlimits only",
-                "uid": NOBODY if self.isolate and os.geteuid() == 0 else os.geteuid()}
+        if not self.isolate:
+            return {"backend": "local", "isolation": "rlimits only", "uid": os.geteuid()}
+        root = os.geteuid() == 0
+        return {"backend": "local", "isolation": "bubblewrap+seccomp",
+                "uid": f"one per runner from {slots.UID_BASE}" if root else f"{NOBODY} in a user namespace"}
 
     def close(self) -> None:
         for process in self._processes:
             process.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def _json(config: dict) -> str:
