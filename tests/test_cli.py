@@ -272,3 +272,49 @@ def test_nbgrader_grade_runs_in_parallel_and_reuses_current_reports(tmp_path):
     assert "cached" not in first.stderr and f"{len(set(notebooks))} cached" in again.stderr
     forced = grader(*args, "--force")
     assert forced.returncode == 0 and "cached" not in forced.stderr
+
+
+@pytest.mark.slow
+def test_the_fast_report_check_refuses_what_jsonschema_refuses(tmp_path):
+    """`show` reads reports through the compiled fastjsonschema check (jsonschema's import costs 1 s of
+    CPU): on 600 seeded mutations of a real report, the two validators must agree on every one."""
+    import copy
+    import random
+
+    import fastjsonschema
+    import jsonschema
+
+    from grader.report import SCHEMA_PATH
+    from grader.report.write import _fast_check
+
+    result = grader("grade", "backprop", COURSE / "examples" / "05-backprop" / "no-bias-sum", "--out", tmp_path,
+                    "--sandbox", "local")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "no-bias-sum.json").read_text())
+    schema = json.loads(SCHEMA_PATH.read_text())
+    exact = jsonschema.validators.validator_for(schema)(schema)
+
+    def places(value, path=()):
+        yield path
+        children = value.items() if isinstance(value, dict) else enumerate(value[:2]) if isinstance(value, list) else []
+        for key, child in children:
+            yield from places(child, path + (key,))
+
+    spots = list(places(report))[1:]
+    rng = random.Random(16)
+    values = [None, 1, 1.5, -1, "x", "", [], {}, True, "passed", "graded", 1e300]
+    for _ in range(600):
+        broken, path = copy.deepcopy(report), rng.choice(spots)
+        parent = broken
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and rng.random() < 0.3:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = rng.choice(values)
+        try:
+            _fast_check()(broken)
+            fast = True
+        except fastjsonschema.JsonSchemaException:
+            fast = False
+        assert fast == exact.is_valid(broken), f"the validators disagree at {path}"
