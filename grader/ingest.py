@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import lzma
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -42,6 +43,7 @@ MAX_STREAM_BYTES = MAX_TOTAL_BYTES + MAX_ENTRIES * 3 * 512
 MAX_RATIO = 200
 RATIO_FLOOR = 4 << 20
 INGEST_SECONDS = 60
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 SKIPPED_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}
 COMPRESSED = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
               b"BZh": ("bzip2", bz2.BZ2File), b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile)}
@@ -58,12 +60,17 @@ class Workspace:
 
 
 def submission_name(path: Path) -> str:
-    """`alice` for alice/, alice.zip, alice.tar.gz or alice.py."""
+    """`alice` for alice/, alice.zip, alice.tar.gz or alice.py.
+
+    The name is printed by every front end and names the report file, so what a terminal would obey
+    (control characters) or UTF-8 cannot hold (bytes that are not UTF-8) is written as its escape."""
     name = path.name
     for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".py", ".ipynb"):
         if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
+            name = name[: -len(suffix)]
+            break
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
 
 
 def ingest(source: Path, spec: AssignmentSpec) -> Workspace:

@@ -136,7 +136,8 @@ def test_not_utf8_and_unknown_kinds(tmp_path, backprop):
 
 
 @pytest.mark.parametrize("name,expected", [("alice", "alice"), ("alice.zip", "alice"),
-                                           ("bob.tar.gz", "bob"), ("c.py", "c"), (".zip", ".zip")])
+                                           ("bob.tar.gz", "bob"), ("c.py", "c"), (".zip", ".zip"),
+                                           ("\x1b[2Keve.zip", "\\x1b[2Keve"), ("caf\udce9", "caf\\xe9")])
 def test_submission_name(tmp_path, name, expected):
     assert submission_name(tmp_path / name) == expected
 
