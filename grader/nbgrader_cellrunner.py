@@ -1,9 +1,12 @@
-"""Runner side of nbgrader compatibility: run notebook cells one after another in one namespace.
+"""Runner side of nbgrader compatibility: the notebook's namespace, and its cells run one by one.
 
 This file is copied into the submission's workspace (as nbgrader_cells.py) and loaded by the runner in
-the sandbox, like a student module. It only reports what a cell did (error, stderr, the value of a
-trailing expression), as an IPython kernel would show it; the judge decides what that is worth. It
-must use the standard library only and never raise out of `run_cell` for the cell's own exceptions.
+the sandbox, like a student module. `run_cell` runs the notebook's own cells (the student's answers and
+the instructor's ungraded setup cells) and reports what a cell did (error, stderr, the value of a
+trailing expression), as an IPython kernel would show it; it never raises for the cell's own
+exceptions. Test cells never come here: the judge runs them on its side and reaches the namespace
+through `get_name`, `set_name` and `del_name`, so nothing a student's cell redefines here can decide a
+test. It must use the standard library only.
 """
 
 import ast
@@ -28,6 +31,25 @@ def run_cell(source: str) -> dict:
     sys.stdout.write(out.getvalue()[-MAX_TEXT:])
     sys.stderr.write(err.getvalue()[-MAX_TEXT:])
     return {"error": error, "stderr": err.getvalue()[-MAX_TEXT:], "result": result}
+
+
+def get_name(name: str):
+    """The value bound to `name` in the notebook's namespace (a NameError when there is none)."""
+    try:
+        return NAMESPACE[name]
+    except KeyError:
+        raise NameError(f"name {name!r} is not defined") from None
+
+
+def set_name(name: str, value) -> None:
+    """Bind `name` in the notebook's namespace, as an assignment in a cell would."""
+    NAMESPACE[name] = value
+
+
+def del_name(name: str) -> None:
+    """Remove `name` from the notebook's namespace, as `del name` in a cell would."""
+    get_name(name)
+    del NAMESPACE[name]
 
 
 def _execute(source: str):

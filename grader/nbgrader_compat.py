@@ -5,8 +5,10 @@ preprocessors (as `nbgrader generate_assignment` does before it saves cells to i
 treats the student's notebook as nbgrader's autograde does: duplicate ids lose their metadata, and every
 cell that has an id in the master takes the master's type, points, lock state and checksum; locked
 cells take the master's source. Which cells are tests and what they are worth comes from the master
-only. The cells then run one by one in the sandbox runner (grader/nbgrader_cellrunner.py) under the
-judge (grader/nbgrader_judge_tests.py), and the result is our JSON report. This module never executes
+only. The student's cells then run one by one in the sandbox runner (grader/nbgrader_cellrunner.py), and the
+test cells run in the judge (grader/nbgrader_judge_tests.py) against the notebook's namespace reached
+through the runner, so a test's assertions are evaluated where the student cannot reach them; the
+result is our JSON report. This module never executes
 notebook code itself and never reads a grade from the student's metadata or outputs.
 """
 
@@ -30,6 +32,7 @@ from grader.spec import load_spec
 
 ASSIGNMENT_SLUG = "90-nbgrader"
 CELL_FILE = "nbgrader_cells.py"
+CELL_API = ["run_cell", "get_name", "set_name", "del_name"]
 HIDDEN_MARK = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.MULTILINE)
 LIMITS = {"call_seconds": 30, "import_seconds": 30, "total_seconds": 600, "memory_mb": 2048}
 
@@ -176,7 +179,7 @@ def _assignment(tmp: Path, plan: dict, label: str):
     limits = "\n".join(f"{k} = {v}" for k, v in LIMITS.items())
     (root / "assignment.toml").write_text(
         f'schema = 1\ntitle = {json.dumps("nbgrader notebook " + label)}\npoints = {points!r}\n'
-        f'[files]\nrequired = ["{CELL_FILE}"]\n[api]\n"{CELL_FILE}" = ["run_cell"]\n'
+        f'[files]\nrequired = ["{CELL_FILE}"]\n[api]\n"{CELL_FILE}" = {json.dumps(CELL_API)}\n'
         f"[limits]\n{limits}\n[runtime]\nseed = 0\n")
     return load_spec(root, course=tmp / "course")
 

@@ -2,20 +2,30 @@
 
 Copied as tests/hidden/test_notebook.py into the assignment that grader.nbgrader_compat builds. The
 plan beside it (data/plan.json) was made on the trusted side: which cells are tests and their points
-come from the instructor's notebook, never the student's. Cells travel to the runner as text; only
-what they did comes back. A test cell passes as nbgrader decides: no error and nothing on stderr.
-It must never import or execute student code itself.
+come from the instructor's notebook, never the student's. The student's cells (answers, and the
+instructor's ungraded cells) run in the runner as text. A test cell runs here, in the judge, against
+`KernelNames`: the notebook's namespace as seen through the runner, so its names resolve there and
+its calls and values cross as frames, while its assertions, imports and comparisons stay on this side.
+The runner never sees a test cell's source. A test cell passes as nbgrader decides: no error.
+This module never imports or executes student code itself.
 """
 
+import ast
+import builtins
 import json
+import traceback
 from pathlib import Path
 
 import pytest
 
+from grader import wire
 from grader.judge.checks import CheckFailed
+from grader.judge.proxy import Handle
+from grader.judge.verdicts import StudentError, Verdict
 
 PLAN = json.loads((Path(__file__).resolve().parents[2] / "data" / "plan.json").read_text())
 DONE = {"next": 0}
+MAX_TEXT = 4000
 
 
 def _graded_steps() -> list:
@@ -28,12 +38,19 @@ def test_cell(submission, index):
     while DONE["next"] < index:  # the cells before this one, as the kernel would have run them
         earlier = PLAN["steps"][DONE["next"]]
         DONE["next"] += 1
-        if earlier["source"] is not None:
-            submission.run_cell(earlier["source"])
+        _run(submission, earlier)
     DONE["next"] = index + 1
     step = PLAN["steps"][index]
-    outcome = submission.run_cell(step["source"]) if step["source"] is not None else None
-    _judge(step["grade"], outcome)
+    _judge(step["grade"], _run(submission, step))
+
+
+def _run(submission, step: dict):
+    """How the cell went: test cells in the judge, every other code cell in the runner."""
+    if step["source"] is None:
+        return None
+    if step.get("grade") and step["grade"]["kind"] == "auto":
+        return run_test_cell(submission, step["source"])
+    return submission.run_cell(step["source"])
 
 
 def _judge(grade: dict, outcome) -> None:
@@ -64,3 +81,104 @@ def _partial(points: float, result) -> None:
     if 0 <= value < points:
         raise CheckFailed(f"the cell claims partial credit {value:g}/{points:g}; this grader gives a "
                           "test cell all of its points or none")
+
+
+# -- test cells, run on the judge's side -----------------------------------------------------------
+
+def run_test_cell(submission, source: str) -> dict:
+    """Run an instructor's test cell here; {"error", "stderr", "result"} as `run_cell` reports them."""
+    names = KernelNames(submission)
+    scope = {"__builtins__": builtins, "__name__": "__main__"}
+    try:
+        tree = ast.parse(source, "<test cell>")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<test cell>", "exec"), scope, names)
+        value = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), scope, names) \
+            if last is not None else None
+    except Verdict:
+        raise  # a timeout, a dead runner, a refused value: the session's verdict, not the cell's
+    except BaseException as exc:  # as a kernel reports it; SystemExit and KeyboardInterrupt included
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return {"error": text[-MAX_TEXT:] or type(exc).__name__, "stderr": "", "result": None}
+    shown = None if value is None or source.rstrip().endswith(";") else _shown(value)
+    return {"error": None, "stderr": "", "result": shown}
+
+
+def _shown(value) -> str:
+    return "<object in the sandbox>" if isinstance(value, (Handle, RunnerFunction)) else repr(value)[:MAX_TEXT]
+
+
+class KernelNames(dict):
+    """The notebook's namespace as a test cell sees it, used as the cell's locals.
+
+    A name the cell reads is looked up here first (what the cell itself made and cannot send: the
+    modules it imports, the functions it defines), then in the runner's namespace; builtins are the
+    judge's own and never the student's. A name the cell binds goes to the runner when the value can
+    cross (plain data, arrays, objects of the student's), as a kernel's shared namespace would have it,
+    and stays here otherwise; `del` removes it where it lives.
+    """
+
+    def __init__(self, submission) -> None:
+        super().__init__()
+        self._submission = submission
+
+    def __missing__(self, name: str):
+        if hasattr(builtins, name):
+            raise KeyError(name)
+        try:
+            value = self._submission.get_name(name)
+        except StudentError as exc:
+            if exc.type_name == "NameError":
+                raise KeyError(name) from None
+            raise
+        return RunnerFunction(value) if isinstance(value, Handle) else value
+
+    def __setitem__(self, name: str, value) -> None:
+        plain = value.handle if isinstance(value, RunnerFunction) else value
+        try:
+            wire.encode(plain, on_object=_only_handles)
+        except wire.WireError:
+            super().__setitem__(name, value)
+            return
+        super().pop(name, None)
+        self._submission.set_name(name, plain)
+
+    def __delitem__(self, name: str) -> None:
+        if dict.__contains__(self, name):
+            super().__delitem__(name)
+            return
+        try:
+            self._submission.del_name(name)
+        except StudentError as exc:
+            raise _as_builtin(exc) from None
+
+
+class RunnerFunction:
+    """A callable from the notebook's namespace: called in the runner; what the student's code raises
+    there comes back as the builtin exception of that name, so a test cell's `except ValueError` works."""
+
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
+
+    def __call__(self, *args, **kwargs):
+        plain = [a.handle if isinstance(a, RunnerFunction) else a for a in args]
+        try:
+            return self.handle(*plain, **kwargs)
+        except StudentError as exc:
+            raise _as_builtin(exc) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+
+def _as_builtin(exc: StudentError) -> BaseException:
+    kind = getattr(builtins, exc.type_name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(exc.detail)
+    return exc
+
+
+def _only_handles(value) -> dict:
+    if isinstance(value, Handle):
+        return {"$h": value._tag["$h"]}
+    raise wire.WireError(f"a {type(value).__name__} stays on the judge's side")
