@@ -1,0 +1,25 @@
+"""Attack-corpus cases aimed at steps other than 05 (zeros of the right shape in 09 and 10): each one
+graded in a batch with its step's reference, scoring what examples/hostile/expected.toml says."""
+
+import pytest
+
+from grader.batch import grade_batch
+from grader.examples import hostile_cases, problems
+from grader.report.write import validate_report
+from grader.spec import find_assignment
+from tests.conftest import COURSE
+
+CASES = [c for c in hostile_cases(COURSE) if c.assignment not in (None, "05-backprop")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_attack_on_another_step_scores_as_expected(tmp_path, case):
+    spec = find_assignment(COURSE, case.assignment)
+    reports = grade_batch(spec, [case.path, spec.solution], tmp_path, jobs=2, progress=None)
+    report = reports[case.name]
+    validate_report(report)
+    assert report["status"] == "graded"
+    assert problems(case, report) == []
+    reference = reports[spec.id]
+    assert reference["score"] == reference["max_score"]
