@@ -275,3 +275,39 @@ def test_fault_table_leaves_nothing_and_a_rerun_gives_equal_reports(tmp_path, fa
     assert not leftovers(tmp)  # at the latest, the rerun's start removed what the killed grader left
     print(f"\n{fault}: judges and runners gone after {gone_after:.1f} s; left in the temp folder until "
           f"the rerun: {left}")
+
+
+def containers_of(grader_pid: int) -> list[str]:
+    """Containers (running or not) that a grader with pid `grader_pid` on this host started."""
+    from grader.sandbox.docker import HOST, LABEL
+
+    listing = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label={LABEL}.grader={HOST}:{grader_pid}"],
+                             capture_output=True, text=True, check=True).stdout
+    return listing.split()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_table_under_docker(tmp_path, fault_batch, fault):
+    """The same faults under the docker sandbox: no container, judge or runner left 30 s later."""
+    sources, expected = fault_batch
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    command = [*grader_command(out, sources, jobs=1)[:-4], "--sandbox", "docker", "-j", "1"]
+    grader = subprocess.Popen(command, env=grader_env(tmp), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_until(lambda: containers_of(grader.pid), 120) is not None, "no container started"
+        time.sleep(1)
+        FAULTS[fault](grader)
+        grader.wait(timeout=30)
+        gone_after = wait_until(lambda: not containers_of(grader.pid) and not grader_processes(tmp), 30)
+        assert gone_after is not None, f"30 s after {fault}: {containers_of(grader.pid)} {grader_processes(tmp)}"
+        left = leftovers(tmp)
+    finally:
+        if grader.poll() is None:
+            os.killpg(grader.pid, signal.SIGKILL)
+    rerun = subprocess.run(command, env=grader_env(tmp), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert summary(reports_in(out)) == {k: (v[0], v[1], v[2]) for k, v in expected.items()}
+    print(f"\n{fault} (docker): containers, judges and runners gone after {gone_after:.1f} s; left in the temp "
+          f"folder until the rerun: {left}")
