@@ -120,3 +120,19 @@ def test_the_pytorch_step_trains_on_the_gpu_and_the_report_says_which(engine, tm
     assert report["environment"]["image"].startswith("dl-grader-cuda:")
     speedup = next(t for t in report["tests"] if t["name"].endswith("test_gpu_speedup"))
     assert speedup["status"] == "passed" and "faster" in speedup["figures"][0]["title"]
+
+
+@pytest.mark.docker
+def test_the_torch_image_is_a_layer_on_the_numpy_base_and_only_it_has_torch(engine):
+    """Two images that share their base on disk: torch steps get torch, numpy steps stay lean."""
+    from grader.sandbox.image import base_tag, ensure_image
+
+    torch_image = engine.images.get(ensure_image(engine, variant="torch"))
+    numpy_image = engine.images.get(ensure_image(engine))
+    base_layers = engine.images.get(base_tag()).attrs["RootFS"]["Layers"]
+    assert torch_image.attrs["RootFS"]["Layers"][:len(base_layers)] == base_layers
+    assert numpy_image.attrs["RootFS"]["Layers"][:len(base_layers)] == base_layers
+    probe = "import importlib.util as u; print(u.find_spec('torch') is not None)"
+    run = {"network_mode": "none", "user": "65534:65534", "remove": True, "entrypoint": []}
+    assert engine.containers.run(torch_image.id, ["python3", "-I", "-c", probe], **run).strip() == b"True"
+    assert engine.containers.run(numpy_image.id, ["python3", "-I", "-c", probe], **run).strip() == b"False"
