@@ -384,6 +384,7 @@ def test_wrong_missing_signature_unknown_repo_and_big_body_are_refused(world):
     status, answer, _ = service.request("POST", "/hooks/github", body, headers)
     assert status == 403 and b"not on the course roster" in answer
     assert big_body_status(service.port) == 413
+    assert chunked_body_status(service.port, 300 * 1024) == 413     # no Content-Length: counted as read
     assert len(service.jobs()) == before
     log = service.log.read_text()
     assert "course/mallory is not on the course roster" in log
@@ -402,6 +403,21 @@ def big_body_status(port: int) -> int:
                 conn.sendall(chunk)
         except (BrokenPipeError, ConnectionResetError):
             pass   # the service answered and closed before reading it all, as it should
+        answer = conn.recv(4096)
+    return int(answer.split(b" ", 2)[1])
+
+
+def chunked_body_status(port: int, size: int) -> int:
+    """POST `size` bytes with chunked transfer encoding (no Content-Length); the status answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(b"POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(size // 4096):
+                conn.sendall(b"1000\r\n" + b"x" * 4096 + b"\r\n")
+            conn.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
         answer = conn.recv(4096)
     return int(answer.split(b" ", 2)[1])
 
@@ -755,3 +771,37 @@ def test_the_readme_course_toml_is_a_valid_config(tmp_path):
     assert (config.forge, config.keep, config.late.kind, config.forge_token) == \
         ("github", "best", "percent_per_day", FORGE_TOKEN)
     assert config.deadlines["05-backprop"].due is not None
+
+
+def test_the_gradebook_counts_the_best_or_last_push_with_the_late_policy(tmp_path):
+    import dataclasses
+
+    from grader.service.gradebook import gradebook, to_csv
+
+    config = load_config(write_course(tmp_path), course=COURSE, environ=ENV)
+    row = dict(student="alice", assignment=SLUG, max_score=38.0, state="done")
+    jobs = [{**row, "id": 1, "received_at": 1.0, "score": 30.0, "late_seconds": 0.0},
+            {**row, "id": 2, "received_at": 2.0, "score": 38.0, "late_seconds": 3600.0},     # late: 10% off
+            {**row, "id": 3, "received_at": 3.0, "score": 20.0, "late_seconds": 0.0},
+            {**row, "id": 4, "received_at": 4.0, "score": None, "late_seconds": 0.0},        # infra_error
+            {**row, "id": 5, "received_at": 5.0, "score": None, "late_seconds": 0.0, "state": "queued"}]
+    late = dataclasses.replace(config, late=LatePolicy("percent_per_day", 10))
+    best = gradebook(dataclasses.replace(late, keep="best"), jobs)["alice"][SLUG]
+    assert (best.counted["id"], best.points, best.late, best.latest_state) == (2, pytest.approx(34.2), True, "queued")
+    last = gradebook(dataclasses.replace(late, keep="last"), jobs)["alice"][SLUG]
+    assert (last.counted["id"], last.points, last.late) == (3, 20.0, False)
+    cutoff = gradebook(dataclasses.replace(config, keep="best", late=LatePolicy("cutoff")), jobs)["alice"][SLUG]
+    assert (cutoff.counted["id"], cutoff.points) == (1, 30.0)
+    lines = to_csv(dataclasses.replace(late, keep="best"), jobs).splitlines()
+    assert lines[:3] == [f"student,name,{SLUG},late,total", "(max points),,38,,38", f"alice,Alice,34.2,{SLUG},34.2"]
+    assert to_csv(config, []).splitlines()[2] == "alice,Alice,,,"   # no grade: empty, never 0
+
+
+def test_a_roster_assignment_column_ties_a_repository_to_one_assignment(tmp_path):
+    roster = "student,name,repository,assignment\nalice,Alice,course/alice-hw02,02-linear-regression\n" \
+             "alice,Alice,course/alice-hw05,05-backprop\n"
+    assignments = f'[assignments.{SLUG}]\nbranch = "main"\n[assignments.{LATE_SLUG}]\nbranch = "main"\n'
+    config = load_config(write_course(tmp_path, "", assignments, roster), course=COURSE, environ=ENV)
+    hw02, hw05 = config.student_for("Course/Alice-HW02")[0], config.student_for("course/alice-hw05")[0]
+    assert (config.assignment_for(hw02, "main"), config.assignment_for(hw05, "main")) == (SLUG, LATE_SLUG)
+    assert config.student_for("course/alice") == []
