@@ -39,7 +39,7 @@ from starlette.routing import Route
 from grader.report.views.html import to_html
 from grader.service import hooks
 from grader.service.config import ServiceConfig
-from grader.service.forge import StatusPoster, outcome
+from grader.service.forge import StatusPoster
 from grader.service.gradebook import gradebook, max_points, to_csv
 from grader.service.store import Store
 from grader.service.worker import GradeFunction, Worker
@@ -174,7 +174,7 @@ class Service:
         page = TEMPLATES.get_template("gradebook.html").render(
             table=gradebook(self.config, jobs), assignments=sorted(self.config.deadlines),
             tops=max_points(jobs), names={s.id: s.name for s in self.config.roster}, jobs=jobs[::-1],
-            config=self.config, when=_when, outcome=outcome)
+            config=self.config, when=_when)
         return HTMLResponse(page, headers=PAGE_HEADERS)
 
     async def gradebook_csv(self, request: Request) -> Response:

@@ -44,7 +44,8 @@ def gradebook(config: ServiceConfig, jobs: list[dict]) -> dict[str, dict[str, Ce
 
 
 def max_points(jobs: list[dict]) -> dict[str, float]:
-    return {j["assignment"]: j["max_score"] for j in jobs if j["max_score"] is not None}
+    """{assignment: its points} as the graded reports state them."""
+    return {j["assignment"]: j["max_score"] for j in jobs if j["score"] is not None and j["max_score"] is not None}
 
 
 def to_csv(config: ServiceConfig, jobs: list[dict]) -> str:

@@ -451,6 +451,8 @@ def test_a_payload_naming_another_students_repository_grades_nothing_for_anyone(
     job = next(j for j in service.wait_done(len(service.jobs())) if j["id"] == json.loads(answer)["job"])
     assert (job["student"], job["result"], job["score"]) == ("bob", "fetch_error", None)
     assert "course/bob" in job["error"]
+    page = service.get(f"/feedback/{job['link']}")[1]
+    assert b"This push was not graded" in page and b"Score" not in page
     lines = service.get("/gradebook.csv", token=True)[1].decode().splitlines()
     assert "bob,Bob B.,0,,,0" in lines
 
