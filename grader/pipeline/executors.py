@@ -4,9 +4,10 @@ The batch calls `executor.grade(...)` from its threads exactly where it would ca
 progress it shows and the reports it writes (it is their only writer) are the same whichever engine
 grades. The Dask executor ingests each submission here, ships its files with the hashes a worker must
 match, asks the scheduler for the resources the job needs (a GPU, a Docker engine), and turns what can
-go wrong on a cluster into reports or errors: a job whose workers keep dying is an infra_error report,
-a lost scheduler is an InfrastructureError (the reports written so far stay; a rerun finishes the
-batch). It never grades anything itself and never lets a worker write a file on this machine.
+go wrong on a cluster into reports: a job whose workers keep dying is an infra_error report, and once
+the scheduler is lost it says so and every job left is an infra_error report (never reused, so the
+same command run again grades exactly those). It never grades anything itself and never lets a
+worker write a file on this machine.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from grader.spec import AssignmentSpec
 # A job whose worker died this many times in a row is the submission's doing (it is given up on with
 # an infra_error); Dask's scheduler setting `distributed.scheduler.allowed-failures` counts the same.
 WORKER_DEATHS = 3
-# Jobs the batch keeps in flight per worker thread of the cluster, so no worker waits for the client.
+# Jobs the batch keeps in flight per worker thread of the cluster, so no worker waits for the client,
+# and at least this many (workers that join later, e.g. Slurm jobs still queued, find work waiting).
 IN_FLIGHT_PER_THREAD = 2
+IN_FLIGHT_MIN = 8
 
 
 class DaskExecutor:
@@ -53,8 +56,8 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             self.close()
             raise InfrastructureError(f"no Dask scheduler answers at {address}: {exc}") from None
-        self._say(f"grader: grading on the Dask cluster {self.cluster_address}; "
-                  f"dashboard: {self.client.dashboard_link}")
+        self._say(f"grader: grading on the Dask cluster {self.cluster_address}; dashboard: "
+                  f"{self.client.dashboard_link}{_dashboard_note()}")
 
     @property
     def cluster_address(self) -> str:
@@ -67,7 +70,7 @@ class DaskExecutor:
             workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
         except Exception:  # noqa: BLE001 (a lost scheduler shows on the first job)
             return 1
-        return max(2, IN_FLIGHT_PER_THREAD * sum(w.get("nthreads", 1) for w in workers))
+        return max(IN_FLIGHT_MIN, IN_FLIGHT_PER_THREAD * sum(w.get("nthreads", 1) for w in workers))
 
     def grade(self, spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate: bool = True,
               name: str, previous: Path | None = None) -> dict:
@@ -197,6 +200,14 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _dashboard_note() -> str:
+    try:
+        import bokeh  # noqa: F401 (the dashboard is served only where it is installed)
+    except ImportError:
+        return " (served where bokeh is installed: pip install bokeh)"
+    return ""
 
 
 def _cancel_reason(future) -> str:

@@ -130,7 +130,8 @@ def where() -> str:
 def _mismatch(job: Job, spec: AssignmentSpec) -> str | None:
     """Why this worker must not grade `job`, or None when its course and sandbox are the client's."""
     mine = {"course hash of " + job.assignment: api.assignment_hash(spec),
-            "grader code hash": api.grader_hash(), "sandbox image tag": sandbox_tag(job.sandbox)}
+            # Hashed afresh for each job: the judge it starts runs the code on disk now.
+            "grader code hash": api.grader_hash.__wrapped__(), "sandbox image tag": sandbox_tag(job.sandbox)}
     theirs = {"course hash of " + job.assignment: job.assignment_sha,
               "grader code hash": job.grader_sha, "sandbox image tag": job.sandbox_tag}
     for what, value in mine.items():

@@ -276,3 +276,20 @@ def test_a_lost_scheduler_stops_with_exit_3_and_a_rerun_finishes(spec, tmp_path)
     redone = [n for n, r in graded.items() if final[n]["timings"] != r["timings"]]
     # (A fingerprint that changed means the grader's code changed between the runs: that regrades.)
     assert not redone, {n: (graded[n]["fingerprint"][:12], final[n]["fingerprint"][:12]) for n in redone}
+
+
+def test_readme_slurm_config_builds_and_prints_its_job_script():
+    """Does the README's dask-jobqueue config build a SLURMCluster whose job script asks for a GPU,
+    declares the grading resources and points the worker at the course? (No Slurm needed.)"""
+    pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is a declared dependency")
+    readme = (COURSE / "README.md").read_text()
+    section = readme[readme.index("### Workers on Slurm GPU nodes"):]
+    start = section.index("```python\n") + len("```python\n")
+    block = section[start:section.index("\n```", start)]
+    proc = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    script = proc.stdout
+    assert script.startswith("#!/usr/bin/env bash") and "#SBATCH --gres=gpu:1" in script
+    assert "distributed.cli.dask_worker tcp://" in script
+    assert "--resources GPU=1,sandbox-docker=4" in script and "--nthreads 4" in script
+    assert "export GRADER_COURSE=/shared/dl-course" in script
