@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close
+from grader.judge.checks import assert_accuracy, assert_close, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 
@@ -107,5 +107,8 @@ def test_accuracy_on_held_out_points(submission, rng):
     order = rng.permutation(len(y))
     train, test = order[:400], order[400:]
     w, b = submission.train(X[train], y[train], 0.5, 300)
-    predicted = (X[test] @ np.asarray(w, dtype=float) + float(b) >= 0).astype(np.int64)
+    assert_shape(w, (X.shape[1],), "w")  # checked before the judge computes with it
+    assert isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool), \
+        f"b must be a number, got {type(b).__name__}"
+    predicted = (X[test] @ w.astype(float) + float(b) >= 0).astype(np.int64)
     assert_accuracy(predicted, y[test].astype(np.int64), at_least=0.88, name="the trained model on 200 held-out points")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close
+from grader.judge.checks import assert_accuracy, assert_close, assert_params
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 
@@ -72,7 +72,8 @@ def test_accuracy_on_held_out_points(submission, rng):
     y = rng.integers(0, 4, size=600)
     X = centres[y] + rng.normal(size=(600, 6))
     W, b = submission.train(X[:400], y[:400], 4, 1)
-    predicted = (X[400:] @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float)).argmax(axis=1)
+    assert_params({"W": W, "b": b}, {"W": (6, 4), "b": (4,)}, "train's result")
+    predicted = (X[400:] @ W.astype(float) + b.astype(float)).argmax(axis=1)
     assert_accuracy(predicted, y[400:], at_least=0.85, name="the trained classifier on 200 held-out points")
 
 
@@ -86,7 +87,8 @@ def test_accuracy_with_unequal_class_sizes(submission, rng):
     y = rng.choice(3, size=900, p=[0.75, 0.15, 0.10])
     X = centres[y] + rng.normal(size=(900, 4))
     W, b = submission.train(X[:600], y[:600], 3, 2)
-    predicted = (X[600:] @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float)).argmax(axis=1)
+    assert_params({"W": W, "b": b}, {"W": (4, 3), "b": (3,)}, "train's result")
+    predicted = (X[600:] @ W.astype(float) + b.astype(float)).argmax(axis=1)
     assert_accuracy(predicted, y[600:], at_least=0.8,
                     name="the trained classifier on 300 held-out points from classes of unequal size "
                          "(is the bias updated downhill, b -= learning_rate * db?)")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close
+from grader.judge.checks import assert_accuracy, assert_close, assert_params
 from grader.judge.gradcheck import check_gradient, partial
 
 
@@ -47,4 +47,5 @@ def test_training_fits_three_clusters(submission, rng):
     y = np.repeat([0, 1, 2], 30)
     X = centres[y] + rng.normal(scale=0.7, size=(90, 2))
     W, b = submission.train(X, y, 3, 0)
+    assert_params({"W": W, "b": b}, {"W": (2, 3), "b": (3,)}, "train's result")
     assert_accuracy((X @ W + b).argmax(axis=1), y, at_least=0.95, name="training predictions")

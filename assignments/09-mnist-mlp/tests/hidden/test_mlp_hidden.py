@@ -7,7 +7,7 @@ submission that looks answers up by the exact images cannot pass, and their labe
 import numpy as np
 import pytest
 
-from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_shape
+from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_params, assert_shape
 
 
 def held_out(mnist, count=10000):
@@ -108,11 +108,22 @@ def test_predict_returns_labels(submission, reference, rng, mnist):
                          f"{wrong} of {len(images)} images: predict must be the argmax of forward's scores")
 
 
+def mlp_contract(params):
+    """W1 (784, H1), b1 (H1,), ..., WL (H_{L-1}, 10), bL (10,): any depth, widths of the student's choice."""
+    layers = sum(1 for key in params if isinstance(key, str) and key[:1] == "W" and key[1:].isdigit())
+    sizes = [784] + [f"H{k}" for k in range(1, layers)] + [10]
+    shapes = {}
+    for k in range(1, max(layers, 1) + 1):
+        shapes[f"W{k}"], shapes[f"b{k}"] = (sizes[k - 1], sizes[k]), (sizes[k],)
+    return shapes
+
+
 @pytest.mark.points(10)
 @pytest.mark.call_seconds(30)
 def test_trained_network_on_held_out_digits(submission, reference, mnist, figures):
     params = submission.train(mnist["train_images"], mnist["train_labels"], 12)
     assert isinstance(params, dict), "train must return the params dict"
+    params = assert_params(params, mlp_contract(params), "train's params", max_elements=1_000_000)
     images, labels = held_out(mnist)
     # The judge runs the forward pass itself: the student's params are numbers, nothing else.
     predicted = reference.forward(params, reference.preprocess(images)).argmax(axis=1)

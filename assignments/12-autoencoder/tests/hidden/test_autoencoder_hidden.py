@@ -8,7 +8,7 @@ compares the reconstructions with the clean digits, which never leave it.
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 MAX_CODE = 32
@@ -165,7 +165,10 @@ def test_trained_autoencoder_on_held_out_digits(submission, reference, mnist, fi
     params = submission.train(mnist["train_images"], 12)
     assert isinstance(params, dict) and {f"W{k}" for k in range(1, 5)} <= set(params), \
         "train must return the params dict with W1..W4 and b1..b4"
-    assert_shape(params["W1"], (784, params["W1"].shape[1]), "W1")
+    # The contract, checked before the judge computes with them: 784 -> H1 -> code -> H2 -> 784.
+    params = assert_params(params, {"W1": (784, "H1"), "b1": ("H1",), "W2": ("H1", "C"), "b2": ("C",),
+                                    "W3": ("C", "H2"), "b3": ("H2",), "W4": ("H2", 784), "b4": (784,)},
+                           "train's params", max_elements=1_000_000)
     code = params["W2"].shape[1]
     assert code <= MAX_CODE, f"the code has {code} numbers; at most {MAX_CODE} are allowed"
     images, clean = held_out(mnist)

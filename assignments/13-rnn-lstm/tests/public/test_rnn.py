@@ -7,7 +7,7 @@ forward functions, on small inputs (so a wrong forward pass shows up in the forw
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import check_gradient, partial
 
 CYCLE = [1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
@@ -131,7 +131,9 @@ def test_sequence_loss(submission):
 @pytest.mark.points(4)
 @pytest.mark.call_seconds(30)
 def test_train_sequence(submission):
-    params = submission.train_sequence(0)
+    params = assert_params(submission.train_sequence(0),
+                           {"Wx": (1, "H"), "Wh": ("H", "H"), "b": ("H",), "Wy": ("H", 1), "by": (1,)},
+                           "train_sequence's params")
     values = np.array(CYCLE * 3)  # 1,2,3,4,3,2,1,2,... 18 values
     h = np.zeros(params["Wh"].shape[0])
     predicted = []
