@@ -2,6 +2,13 @@
 
 Exit codes: 0 done (for `check`: every public test passed), 1 a check or an expectation failed,
 2 bad usage or a broken assignment, 3 an infrastructure error (sandbox, engine, judge).
+
+Rules kept here: a user's mistake (a typo, a missing file, `--out` on a file) is one line on stderr
+and exit 2, found before anything is graded; a bug of ours is one line too (GRADER_DEBUG=1 shows its
+traceback). Nothing heavy is imported at module level, so commands that grade nothing start in well
+under 0.3 s of CPU (bench/startup.py). Without --course, the course is the nearest folder holding
+assignments/ from the current one (or the submission) upwards. Other modules add their commands with
+a one-line `register(sub)` in `_parser`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ if TYPE_CHECKING:  # imported where used: `grader --version`, `list` and `show` 
 
 OK, FAILED, USAGE, INFRA = 0, 1, 2, 3
 DEBUG_ENV = "GRADER_DEBUG"  # set to 1 to see the traceback of an internal error
+COURSE_MARKER = ".grader-course"  # grader.release.MARKER: the top of a handout (not imported: startup)
 
 
 class Parser(argparse.ArgumentParser):
@@ -85,9 +93,6 @@ def _find_course(args: argparse.Namespace) -> Path:
             if (folder / "assignments").is_dir() or (folder / COURSE_MARKER).is_file():
                 return folder
     return Path(".")
-
-
-COURSE_MARKER = ".grader-course"  # `grader release` leaves one at the top of a handout
 
 
 def _examples(*lines: str) -> str:
@@ -393,7 +398,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
                                                  names=[c.name for c in cases]))
                   for spec, cases, out in groups]
     for spec, cases, out, reports in graded:
-        for report, case in zip(reports.values(), cases):
+        for report, case in zip(reports.values(), cases, strict=True):
             found = problems(case, report)
             bad += bool(found)
             infra |= report["status"] == "infra_error"
@@ -570,6 +575,11 @@ def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
     _sandbox_options(p)
     p.add_argument("--force", action="store_true",
                    help="grade again even where a report newer than both notebooks exists")
+    p.add_argument("--cell-timeout", type=float, default=30, metavar="SECONDS",
+                   help="interrupt a cell running longer, as nbgrader's Execute.timeout (default 30)")
+    p.add_argument("--add-missing-cells", action="store_true",
+                   help="put deleted grade cells back and run them, as nbgrader's "
+                        "OverwriteCells.add_missing_cells (default: a deleted grade cell scores 0)")
     p.set_defaults(run=_cmd_nbgrader_grade)
     p = commands.add_parser("export", help="add reports to an nbgrader gradebook for manual grading",
                             epilog=_examples("grader nbgrader export reports/ --db sqlite:///gradebook.db "
@@ -577,6 +587,10 @@ def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="reports or folders of them")
     p.add_argument("--db", required=True, help="the gradebook, e.g. sqlite:///gradebook.db")
     p.add_argument("--assignment", required=True, help="the assignment's name in the gradebook")
+    p.add_argument("--course", type=Path, default=None,
+                   help="the nbgrader course folder (source/, submitted/, autograded/); default: the "
+                        "folder of a SQLite --db. Cells come from source/, and formgrader's "
+                        "autograded/<student>/<assignment>/<notebook>.ipynb are written from submitted/")
     p.set_defaults(run=_cmd_nbgrader_export)
     group.set_defaults(run=lambda args: group.print_help() or USAGE)
 
@@ -608,7 +622,8 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
         if report is None:
             from grader.report.write import write_report
 
-            report = grade_notebook(args.source, notebook, name=name, sandbox=sandbox)
+            report = grade_notebook(args.source, notebook, name=name, sandbox=sandbox,
+                                    cell_seconds=args.cell_timeout, add_missing_cells=args.add_missing_cells)
             write_report(report, target)
         progress.finished(name, describe(report), cached=cached)
         return name, report
@@ -650,7 +665,7 @@ def _cmd_nbgrader_export(args: argparse.Namespace) -> int:
     _require("nbgrader", "`grader nbgrader export`")
     from grader.nbgrader_gradebook import export_reports
 
-    written = export_reports(reports, args.db, args.assignment)
+    written = export_reports(reports, args.db, args.assignment, course=args.course)
     print(f"{written} of {len(files)} reports added to {args.db} as {args.assignment} "
           "(reports with an infra_error have no score to add)", file=sys.stderr)
     return OK
