@@ -8,7 +8,7 @@ submission that looks answers up by the exact images cannot pass, and their labe
 import numpy as np
 import pytest
 
-from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_shape
+from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 # (N, C, H, W, field, stride, pad): odd and even sizes, non-square images, strides, padding, 1x1 filters
@@ -257,6 +257,14 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist):
     params = submission.train(mnist["train_images"], mnist["train_labels"], 12)
     assert isinstance(params, dict) and {"W1", "b1", "W2", "b2"} <= set(params), \
         "train must return the params dict with W1, b1, W2, b2"
+    # The contract, checked before the judge computes with them: F filters of K x K (K odd, padded to
+    # keep 28 x 28), pooled to 14 x 14, then an affine layer to 10 classes. At most 64 filters of 7 x 7.
+    params = assert_params(params, {"W1": ("F", 1, "K", "K"), "b1": ("F",), "W2": ("D", 10), "b2": (10,)},
+                           "train's params")
+    filters, field = params["W1"].shape[0], params["W1"].shape[2]
+    assert field % 2 == 1 and field <= 7 and filters <= 64, \
+        f"W1 has shape {params['W1'].shape}: expected at most 64 filters of an odd size up to 7 x 7"
+    assert_shape(params["W2"], (filters * 14 * 14, 10), "train's params['W2'] (filters * 14 * 14 pooled values)")
     images, labels = held_out(mnist)
     # The judge runs the network itself: the student's params are numbers, nothing else.
     predicted = reference.predict(params, images)
