@@ -259,6 +259,8 @@ class LocalBackend:
         self._processes: list[LocalProcess] = []
 
     def start(self) -> LocalProcess:
+        """A new runner. Call it from a thread that lives as long as the runner should: the kernel's
+        parent-death signal fires when the *thread* that started the runner ends, not the process."""
         launch = Launch(as_root=os.geteuid() == 0, limits=self.limits, jailed=self.isolate)
         try:
             argv = self._argv(launch)

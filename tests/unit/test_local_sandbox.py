@@ -140,7 +140,8 @@ def probe():
     thread.start(); thread.join()
     facts["threads"] = box == [os.getpid()]
     facts["fork"] = os.waitpid(pid, 0)[1] == 0 if (pid := os.fork()) else os._exit(0)
-    facts["modules"] = {m: __import__("importlib").util.find_spec(m) is not None for m in ("numpy", "pytest", "grader.api")}
+    import importlib.util
+    facts["modules"] = {m: importlib.util.find_spec(m) is not None for m in ("numpy", "pytest", "grader.api")}
     facts["prefix"] = sys.prefix
     facts["version"] = sys.version
     facts["venv_visible"] = os.path.exists(VENV)
@@ -252,7 +253,8 @@ def test_runner_dies_with_its_judge(tmp_path):
     tmp_path.chmod(0o755)
     (tmp_path / "m.py").chmod(0o644)
     judge = (f"from grader.sandbox import Limits, RunnerConfig, make_backend\nfrom pathlib import Path\n"
-             f"b = make_backend('local', RunnerConfig(Path({str(tmp_path)!r}), {{'m.py': ['probe']}}, 1), Limits())\n"
+             f"config = RunnerConfig(Path({str(tmp_path)!r}), {{'m.py': ['probe']}}, 1)\n"
+             "b = make_backend('local', config, Limits())\n"
              "p = b.start(); p.channel.receive(); p.channel.receive(); print('ready', flush=True)\n"
              "import time; time.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", judge], stdout=subprocess.PIPE, text=True)
