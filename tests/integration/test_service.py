@@ -601,6 +601,58 @@ def test_grade_on_a_dask_cluster_with_the_cluster_option(world, tmp_path):
         service.stop()
 
 
+def forge_push(forge: str, repo: str, commit: str) -> tuple[bytes, dict]:
+    """A push delivery as GitLab or Gitea sends it, with that forge's token or signature."""
+    if forge == "gitlab":
+        body = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "before": "0" * 40, "after": commit,
+                           "checkout_sha": commit, "user_username": "student",
+                           "project": {"path_with_namespace": repo}}).encode()
+        return body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET,
+                      "X-Gitlab-Event-UUID": str(uuid.uuid4()), "Content-Type": "application/json"}
+    body = json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": commit,
+                       "repository": {"full_name": repo}, "pusher": {"login": "student"}}).encode()
+    return body, {"X-Gitea-Event": "push", "X-Gitea-Delivery": str(uuid.uuid4()), "Content-Type": "application/json",
+                  "X-Gitea-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+@SLOW
+@pytest.mark.parametrize("forge, status_path", [("gitlab", "/projects/course%2Falice/statuses/"),
+                                                ("gitea", "/repos/course/alice/statuses/")])
+def test_gitlab_and_gitea_deliveries_end_to_end(world, tmp_path, forge, status_path):
+    """A GitLab (X-Gitlab-Token) or Gitea (X-Gitea-Signature) push is verified, graded, and its status
+    posted the way that forge's API takes it; the other forges' routes are closed."""
+    (tmp_path / "roster.csv").write_text((world["root"] / "roster.csv").read_text())
+    config = (world["root"] / "course.toml").read_text().replace('forge = "github"', f'forge = "{forge}"')
+    (tmp_path / "course.toml").write_text(config.replace('"sqlite:///service.db"', f'"sqlite:///{forge}.db"'))
+    service = Service(tmp_path, free_port())
+    service.start()
+    earlier = len(world["forge"].calls)    # GitHub's status for this commit is already among them
+    try:
+        commit = world["commits"]["alice"]
+        body, headers = forge_push(forge, "course/alice", commit)
+        assert service.request("POST", "/hooks/github", *signed_push("course/alice", commit))[0] == 404
+        wrong = {**headers, "X-Gitlab-Token": "x" * 30} if forge == "gitlab" else \
+            {**headers, "X-Gitea-Signature": "0" * 64}
+        assert service.request("POST", f"/hooks/{forge}", body, wrong)[0] == 401
+        assert service.request("POST", f"/hooks/{forge}", body, headers)[0] == 202
+        [job] = service.wait_done(1, seconds=120)
+        assert (job["result"], job["score"]) == ("graded", 38)
+        ours = lambda: [c for c in world["forge"].calls[earlier:] if c["path"] == status_path + commit]  # noqa: E731
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not ours():
+            time.sleep(0.3)
+        [call] = ours()
+        sent = {k.lower(): v for k, v in call["headers"].items()}       # HTTP header names have no case
+        if forge == "gitlab":
+            assert sent["private-token"] == FORGE_TOKEN
+            assert call["body"]["state"] == "success" and call["body"]["name"] == f"dl-grader/{SLUG}"
+        else:
+            assert sent["authorization"] == f"token {FORGE_TOKEN}"
+            assert call["body"]["state"] == "success" and call["body"]["context"] == f"dl-grader/{SLUG}"
+    finally:
+        service.stop()
+
+
 # ---- the pieces alone (fast: no service, no grading) ----------------------------------------------
 
 from grader.errors import SpecError  # noqa: E402
