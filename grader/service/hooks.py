@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 ZERO_SHA = "0" * 40
+DELIVERY_MAX = 200   # the delivery id column's width; forges send UUIDs
 
 
 class HookRefused(Exception):
@@ -88,8 +89,8 @@ def _github_push(payload: dict, headers: Mapping[str, str], forge: str) -> Push 
     head = payload.get("head_commit") or {}
     delivery = headers.get("x-github-delivery" if forge == "github" else "x-gitea-delivery")
     return Push(repository, _sha(commit), _branch(_string(payload, "ref")),
-                str(pusher.get("name") or pusher.get("login") or pusher.get("username") or ""),
-                delivery or None, head.get("timestamp") if isinstance(head, dict) else None)
+                str(pusher.get("name") or pusher.get("login") or pusher.get("username") or "")[:200],
+                (delivery or "")[:DELIVERY_MAX] or None, head.get("timestamp") if isinstance(head, dict) else None)
 
 
 def _gitlab_push(payload: dict, headers: Mapping[str, str]) -> Push | Ignored:
@@ -99,8 +100,8 @@ def _gitlab_push(payload: dict, headers: Mapping[str, str]) -> Push | Ignored:
         return Ignored("a deleted branch")
     delivery = headers.get("x-gitlab-event-uuid") or headers.get("idempotency-key")
     return Push(_string(payload.get("project", {}), "path_with_namespace"), _sha(commit),
-                _branch(_string(payload, "ref")), str(payload.get("user_username") or ""), delivery or None,
-                None)
+                _branch(_string(payload, "ref")), str(payload.get("user_username") or "")[:200],
+                (delivery or "")[:DELIVERY_MAX] or None, None)
 
 
 def _string(table: object, key: str) -> str:

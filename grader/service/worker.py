@@ -40,7 +40,7 @@ def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = api.gr
     scratch = Path(tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=config.work_dir))
     try:
         if job.get("upload") is not None:
-            source = scratch / f"{job['student']}.zip"
+            source = scratch / "submission.zip"
             source.write_bytes(job["upload"])
         else:
             student = config.student_for(job["repository"])[0]
