@@ -134,6 +134,13 @@ def watch_for_ctrl_c() -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+# The judge dies with the grader that started it (kill -9 of the grader alone, a SIGTERM): without
+# this it went on grading for up to total_seconds + JUDGE_GRACE_SECONDS with nobody to read it.
+# util-linux's setpriv sets the parent-death signal and execs, so no preexec_fn runs in a threaded
+# batch. (The signal follows the thread that started the judge, which waits for it to end.)
+_DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+
+
 def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str) -> dict:
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
@@ -155,7 +162,8 @@ def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Workspace | None, *, i
     limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
     with open(Path(tmp) / "judge.log", "w+b") as log:
         try:
-            proc = subprocess.run([sys.executable, "-m", "grader.judge.session", str(Path(tmp) / "job.json")],
+            proc = subprocess.run([*_DIE_WITH_GRADER, sys.executable, "-m", "grader.judge.session",
+                                   str(Path(tmp) / "job.json")],
                                   stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
                                   env={**os.environ, **JUDGE_ENV})
         except subprocess.TimeoutExpired:

@@ -14,12 +14,11 @@ import os
 import platform
 import shutil
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import api
+from grader import api, jobdirs
 from grader.errors import GraderError, SubmissionError
 from grader.ingest import Workspace, content_hash, ingest
 from grader.spec import AssignmentSpec, find_assignment
@@ -148,7 +147,8 @@ def _unpack(job: Job, spec: AssignmentSpec) -> Workspace:
     if content_hash(job.files) != job.content_sha:
         raise GraderError(f"the files of {job.name} arrived damaged (content hash differs from "
                           f"{job.content_sha})")
-    folder = Path(tempfile.mkdtemp(prefix="grader-job-files-"))
+    owned = jobdirs.make_job_dir("grader-job-files-")  # a killed worker's is swept by the next one
+    folder = owned / "files"
     try:
         for rel, data in job.files.items():
             target = folder / rel
@@ -158,7 +158,7 @@ def _unpack(job: Job, spec: AssignmentSpec) -> Workspace:
     except SubmissionError as exc:  # it passed the client's ingest: a difference of machines
         raise GraderError(f"the files of {job.name} do not ingest here: {exc}") from None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(owned, ignore_errors=True)
     if workspace.sha256 != job.content_sha:
         workspace.remove()
         raise GraderError(f"the files of {job.name} ingest to {workspace.sha256} here, "

@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from grader import wire
+from grader import jobdirs, wire
 from grader.errors import InfrastructureError
 from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
 from grader.sandbox.image import connect, ensure_image, gpus, image_present, image_tag, variant_for
@@ -434,7 +434,7 @@ class DockerBackend:
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[DockerProcess] = []
-        self._tmp = Path(tempfile.mkdtemp(prefix="grader-docker-"))
+        self._tmp = jobdirs.make_job_dir("grader-docker-")  # owned: a killed judge's is swept
         self._tmp.chmod(0o755)
         self.runtime = write_runtime(self._tmp / "runtime")
         atexit.register(self.close)  # a judge that exits by an exception still removes its containers

@@ -26,11 +26,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from grader import wire
+from grader import jobdirs, wire
 from grader.errors import InfrastructureError
 from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
 from grader.sandbox import bwrap, seccomp, slots
@@ -253,7 +252,7 @@ class LocalBackend:
         self.python = runner_interpreter(config.needs)  # one with torch where the step needs it
         self._tmp: Path | None = None
         if not isolate:  # the jailed runner needs no folder of ours: everything is bound in place
-            self._tmp = Path(tempfile.mkdtemp(prefix="grader-local-"))
+            self._tmp = jobdirs.make_job_dir("grader-local-")  # owned: a killed judge's is swept
             self.runtime = write_runtime(self._tmp / "runtime")
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[LocalProcess] = []
