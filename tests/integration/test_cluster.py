@@ -293,3 +293,34 @@ def test_readme_slurm_config_builds_and_prints_its_job_script():
     assert "distributed.cli.dask_worker tcp://" in script
     assert "--resources GPU=1,sandbox-docker=4" in script and "--nthreads 4" in script
     assert "export GRADER_COURSE=/shared/dl-course" in script
+
+
+@pytest.mark.slow
+def test_jobs_ask_for_what_their_step_needs(spec, cluster):
+    """Docker jobs ask for sandbox-docker, gpu = true for a GPU; nobody offering it is said, not hidden."""
+    import dataclasses
+    import io
+
+    log = io.StringIO()
+    with DaskExecutor(cluster.address, log=log) as executor:  # its workers offer neither
+        placement = executor._placement(dataclasses.replace(spec, gpu=True), "docker")
+        assert placement["resources"] == {"sandbox-docker": 1, "GPU": 1}
+        assert f"no worker offers sandbox-docker=1, GPU=1 yet; {spec.id}'s jobs wait" in log.getvalue()
+        assert executor._placement(spec, "local")["resources"] is None
+        optional = executor._placement(dataclasses.replace(spec, id="x-optional", gpu="optional"), "local")
+        assert optional["resources"] is None and "workers" not in optional  # no GPU worker to prefer
+
+
+def test_grader_worker_declares_its_resources_to_dask():
+    """`grader worker` runs `dask worker` with one process, N threads and the resources it found."""
+    from grader.pipeline.worker import worker_command
+
+    command = worker_command("tcp://head:8786", nthreads=4, resources={"sandbox-docker": 4, "GPU": 2},
+                             name="gpu-node-1")
+    assert command[1:4] == ["-m", "distributed.cli.dask_worker", "tcp://head:8786"]
+    assert command[command.index("--resources") + 1] == "GPU=2,sandbox-docker=4"
+    assert command[command.index("--nthreads") + 1] == "4" and "--no-nanny" not in command
+    proc = subprocess.run([*GRADER, "--course", str(COURSE), "worker", "--scheduler", "tcp://head:8786",
+                           "--no-docker", "--print"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"GRADER_COURSE={COURSE} ") and "sandbox-docker" not in proc.stdout
