@@ -324,3 +324,32 @@ def test_grader_worker_declares_its_resources_to_dask():
                            "--no-docker", "--print"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"GRADER_COURSE={COURSE} ") and "sandbox-docker" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_cluster_jobs_and_writes_nothing_half_done(spec, cluster, tmp_path):
+    """Ctrl-C on `grader grade --cluster`: exit 130, only finished reports, no job left on the cluster."""
+    cases = cases_for(spec)
+    for _ in range(2 - len(cluster.alive())):
+        cluster.add_worker()
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*GRADER, "--course", str(COURSE), "grade", STEP, *[str(c.path) for c in cases],
+                             "--out", str(out), "--sandbox", "local", "--cluster", cluster.address],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    written = [read_report(p) for p in out.glob("*.json")]
+    assert 1 <= len(written) < len(cases) and all(r["status"] == "graded" for r in written)
+    with cluster.client() as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            left = client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
+            if not [k for k in left if k.startswith("grade-")]:
+                break
+            time.sleep(0.2)
+        assert not [k for k in left if k.startswith("grade-")], f"jobs left on the cluster: {left}"
