@@ -7,7 +7,7 @@ own forward functions; initialisers with the spread they should have.
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import check_gradient, numeric_gradient
 
 
@@ -91,6 +91,7 @@ def test_collapse_linear(submission, rng):
     weights = [rng.normal(size=(3, 5)), rng.normal(size=(5, 4)), rng.normal(size=(4, 2))]
     biases = [rng.normal(size=5), rng.normal(size=4), rng.normal(size=2)]
     W, b = submission.collapse_linear(weights, biases)
+    assert_params({"W": W, "b": b}, {"W": (3, 2), "b": (2,)}, "collapse_linear's result")
     x = rng.normal(size=(6, 3))
     h = x
     for w, c in zip(weights, biases):
