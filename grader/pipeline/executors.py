@@ -232,7 +232,7 @@ def _local_cluster(address: str):
                         scheduler_kwargs={"allowed_failures": WORKER_DEATHS - 1})
 
 
-def machine_resources(*, jobs: int) -> dict[str, float]:
+def machine_resources(*, jobs: int, docker: bool = True) -> dict[str, float]:
     """What a worker running `jobs` jobs at once offers here: Docker and GPUs, as `grader doctor` finds.
 
     A GPU is offered once per device (the docker sandbox leases each to one job at a time)."""
@@ -240,8 +240,9 @@ def machine_resources(*, jobs: int) -> dict[str, float]:
 
     resources: dict[str, float] = {}
     try:
-        connect(timeout=5)
-        resources["sandbox-docker"] = jobs
+        if docker:
+            connect(timeout=5)
+            resources["sandbox-docker"] = jobs
     except InfrastructureError:
         pass
     if found := gpus():

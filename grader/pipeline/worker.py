@@ -77,13 +77,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     course = Path(args.course).resolve()
     if not (course / "assignments").is_dir():
         raise GraderError(f"{course}: no assignments/ folder; a worker grades against a course (--course)")
-    resources = machine_resources(jobs=args.nthreads)
-    if args.no_docker:
-        resources.pop("sandbox-docker", None)
+    resources = machine_resources(jobs=args.nthreads, docker=not args.no_docker)
     command = worker_command(args.scheduler, nthreads=args.nthreads, resources=resources,
                              name=args.name, nanny=not args.no_nanny)
     print(f"grader worker: course {course}; resources {resources or 'none'} "
-          f"(jobs needing others never come here)", file=sys.stderr)
+          "(a job needing one not listed is never sent here)", file=sys.stderr)
     if args.print_only:
         print(f"{COURSE_ENV}={shlex.quote(str(course))} {shlex.join(command)}")
         return 0
