@@ -1,6 +1,9 @@
-"""GPU passthrough: the request is checked on any machine; the real run needs (and skips without) a GPU."""
+"""GPUs and the torch/CUDA images: the GPU request, lease and probe, the torch image's layering and the
+CUDA layer's build from wheels are checked on any machine; the real runs need (and skip without) a GPU."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -136,3 +139,41 @@ def test_the_torch_image_is_a_layer_on_the_numpy_base_and_only_it_has_torch(engi
     run = {"network_mode": "none", "user": "65534:65534", "remove": True, "entrypoint": []}
     assert engine.containers.run(torch_image.id, ["python3", "-I", "-c", probe], **run).strip() == b"True"
     assert engine.containers.run(numpy_image.id, ["python3", "-I", "-c", probe], **run).strip() == b"False"
+
+
+@pytest.mark.docker
+def test_the_cuda_layer_builds_from_a_folder_of_wheels(engine, tmp_path):
+    """`make image GPU=1` after the download: wheels unpacked onto the numpy base, importable by the
+    runner's `python3 -I`, labelled with the CUDA version; a stand-in torch wheel keeps it to seconds."""
+    import zipfile
+
+    from grader.sandbox import cuda
+    from grader.sandbox.image import base_tag, ensure_image
+
+    ensure_image(engine)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "torch-0.0-py3-none-any.whl", "w") as archive:
+        archive.writestr("torch/__init__.py", "class version:\n    cuda = '12.4'\n\n\ndef ones(n):\n    return n\n")
+    with zipfile.ZipFile(wheels / "nvidia_demo-1.0-py3-none-any.whl", "w") as archive:
+        archive.writestr("nvidia/demo/lib/libdemo.so.1", b"\x7fELF")
+    tag = "dl-grader-cuda-test:stand-in"
+    try:
+        cuda.build_cuda_base(engine, base_tag(), tag, log=lambda line: None, wheels=wheels)
+        built = engine.images.get(tag)
+        assert built.labels["dl-grader.cuda"] == cuda.CUDA_VERSION
+        probe = "import torch, os; print(torch.__file__, os.path.exists('/usr/local/lib/python3.11/dist-packages/nvidia/demo/lib/libdemo.so.1'))"
+        out = engine.containers.run(tag, ["python3", "-I", "-c", probe], network_mode="none",
+                                    user="65534:65534", remove=True, entrypoint=[]).decode().split()
+        assert out == [f"{cuda.SITE}/torch/__init__.py", "True"]
+    finally:
+        with contextlib.suppress(Exception):
+            engine.images.remove(tag, force=True)
+
+
+def test_a_cuda_build_without_a_torch_wheel_says_so(tmp_path):
+    from grader.sandbox import cuda
+
+    (tmp_path / "other-1.0-py3-none-any.whl").write_bytes(b"")
+    with pytest.raises(InfrastructureError, match="no torch wheel"):
+        cuda.build_cuda_base(None, "base:1", "tag:1", log=lambda line: None, wheels=tmp_path)
