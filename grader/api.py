@@ -171,10 +171,11 @@ def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Workspace | None, *, i
         log.seek(0)
         tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
     result = Path(job["result"])
-    if proc.returncode == -signal.SIGINT and USER_INTERRUPT.wait(timeout=2):
+    if proc.returncode != 0 and USER_INTERRUPT.wait(timeout=2):
         # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
         # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
-        # (A SIGINT from anywhere else, the grader itself not interrupted, stays an infra_error.)
+        # (Any exit code: a judge hit while Python starts exits 1, not -SIGINT. A SIGINT from
+        # anywhere else, the grader itself not interrupted, stays an infra_error.)
         raise KeyboardInterrupt
     if proc.returncode != 0 or not result.exists():
         return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
