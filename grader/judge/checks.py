@@ -9,7 +9,7 @@ looks like a known mistake (transposed, negated, off by a constant factor, or an
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -229,6 +229,36 @@ def assert_accuracy(predicted: Any, labels: np.ndarray, at_least: float,
         raise CheckFailed(f"{name}: accuracy {acc:.2%} on {labels.size} held-out examples, "
                           f"needs at least {at_least:.2%}")
     return acc
+
+
+def assert_accuracy_explained(predicted: Any, labels: np.ndarray, at_least: float, name: str, *,
+                              train_predictions: Callable[[], Any], train_labels: np.ndarray) -> float:
+    """`assert_accuracy`, and on a shortfall the accuracy on training data (asked for only then) tells
+    underfitting from overfitting in the message (see `fit_diagnosis`)."""
+    acc = accuracy(predicted, labels, name)  # malformed predictions fail here, with their own message
+    if acc >= at_least:
+        return acc
+    try:
+        why = fit_diagnosis(accuracy(train_predictions(), train_labels, "predictions on training digits"), acc,
+                            at_least)
+    except CheckFailed:
+        why = ""
+    raise CheckFailed(f"{name}: accuracy {acc:.2%} on {labels.size} held-out examples, needs at least "
+                      f"{at_least:.2%}. {why}".strip())
+
+
+def fit_diagnosis(train_accuracy: float, held_out_accuracy: float, at_least: float) -> str:
+    """What a too-low held-out accuracy says, given the accuracy on the training data itself: a network
+    that is poor on what it was trained on underfits (training stopped improving too early); one that is
+    good there and poor elsewhere overfits. '' when neither fits the evidence."""
+    if train_accuracy < at_least:
+        return (f"On its own training digits it reaches only {train_accuracy:.1%}: the network underfits, so "
+                "training stopped improving too early. A learning rate decayed too fast (every batch instead "
+                "of every epoch?), too small a step, or too few epochs?")
+    if held_out_accuracy < at_least and train_accuracy - held_out_accuracy > 0.03:
+        return (f"On its own training digits it reaches {train_accuracy:.1%}: the network overfits, it "
+                "memorises the training digits. Fewer epochs, regularisation or dropout?")
+    return ""
 
 
 def assert_raises(error_type: str, function: Any, *args: Any, **kwargs: Any) -> None:

@@ -150,3 +150,19 @@ def test_assert_params_checks_the_contract_before_any_computation():
     fails("more than the 100 allowed", assert_params, {**good, "W1": np.ones((2, 500)), "b1": np.ones(500),
                                                       "W2": np.ones((500, 2))}, shapes, max_elements=100)
     fails("NaN or infinite", assert_params, {**good, "b2": np.array([1.0, np.nan])}, shapes)
+
+
+def test_an_accuracy_shortfall_says_underfit_or_overfit_from_the_training_accuracy():
+    from grader.judge.checks import assert_accuracy_explained
+
+    labels = np.arange(100) % 10
+    held = labels.copy()
+    held[:10] = (held[:10] + 1) % 10  # 90% on held-out data
+    assert fails("the network underfits", assert_accuracy_explained, held, labels, 0.95, "net",
+                 train_predictions=lambda: held, train_labels=labels).startswith("net: accuracy 90.00%")
+    fails("the network overfits", assert_accuracy_explained, held, labels, 0.95, "net",
+          train_predictions=lambda: labels, train_labels=labels)
+    message = fails("accuracy 90.00%", assert_accuracy_explained, held, labels, 0.95, "net",
+                    train_predictions=lambda: "not labels", train_labels=labels)
+    assert "fits" not in message
+    assert assert_accuracy_explained(labels, labels, 0.95, "net", train_predictions=None, train_labels=labels) == 1.0

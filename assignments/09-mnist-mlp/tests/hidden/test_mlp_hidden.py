@@ -7,7 +7,8 @@ submission that looks answers up by the exact images cannot pass, and their labe
 import numpy as np
 import pytest
 
-from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_params, assert_shape
+from grader.judge.checks import (accuracy, assert_accuracy, assert_accuracy_explained, assert_close,
+                                 assert_params, assert_shape)
 
 
 def held_out(mnist, count=10000):
@@ -128,6 +129,9 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist, figure
     # The judge runs the forward pass itself: the student's params are numbers, nothing else.
     predicted = reference.forward(params, reference.preprocess(images)).argmax(axis=1)
     figures.confusion("held-out digits: true class (rows) against your network's answer", labels, predicted)
-    assert_accuracy(predicted, labels, at_least=0.95, name="the trained network on 10,000 held-out digits")
+    seen = mnist["train_images"][:10000]
+    assert_accuracy_explained(predicted, labels, 0.95, "the trained network on 10,000 held-out digits",
+                              train_predictions=lambda: reference.forward(params, reference.preprocess(seen))
+                              .argmax(axis=1), train_labels=mnist["train_labels"][:10000])
     own = submission.predict(params, images)
     assert_accuracy(own, labels, at_least=0.95, name="your predict() on 10,000 held-out digits")

@@ -8,7 +8,8 @@ submission that looks answers up by the exact images cannot pass, and their labe
 import numpy as np
 import pytest
 
-from grader.judge.checks import accuracy, assert_accuracy, assert_close, assert_params, assert_shape
+from grader.judge.checks import (accuracy, assert_accuracy, assert_accuracy_explained, assert_close,
+                                 assert_params, assert_shape)
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 # (N, C, H, W, field, stride, pad): odd and even sizes, non-square images, strides, padding, 1x1 filters
@@ -268,6 +269,8 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist):
     images, labels = held_out(mnist)
     # The judge runs the network itself: the student's params are numbers, nothing else.
     predicted = reference.predict(params, images)
-    assert_accuracy(predicted, labels, at_least=0.95, name="the trained network on 10,000 held-out digits")
+    assert_accuracy_explained(predicted, labels, 0.95, "the trained network on 10,000 held-out digits",
+                              train_predictions=lambda: reference.predict(params, mnist["train_images"][:10000]),
+                              train_labels=mnist["train_labels"][:10000])
     own = submission.predict(params, images)
     assert_accuracy(own, labels, at_least=0.95, name="your predict() on 10,000 held-out digits")

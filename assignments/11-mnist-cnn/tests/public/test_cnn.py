@@ -8,7 +8,7 @@ and measures it on the other 10,000.
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close, assert_shape
+from grader.judge.checks import assert_accuracy_explained, assert_close, assert_shape
 from grader.judge.gradcheck import check_gradient, partial
 
 
@@ -123,4 +123,6 @@ def test_training_reaches_95_percent_on_validation_digits(submission, mnist):
     images, labels = mnist["train_images"], mnist["train_labels"]
     params = submission.train(images[:50000], labels[:50000], 7)
     predicted = submission.predict(params, images[50000:])
-    assert_accuracy(predicted, labels[50000:], at_least=0.95, name="predictions on 10,000 validation digits")
+    assert_accuracy_explained(predicted, labels[50000:], 0.95, "predictions on 10,000 validation digits",
+                              train_predictions=lambda: submission.predict(params, images[:10000]),
+                              train_labels=labels[:10000])
