@@ -46,6 +46,10 @@ RUNNER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    # glibc keeps 16 MB spare at the heap's top instead of giving it back after every free: numpy's
+    # temporaries are then reused, not faulted in again. 11-mnist-cnn's train() in the jail: 1.13 M
+    # minor faults -> 4 k, about 1.4x faster, the same peak RSS; RLIMIT_AS and the cgroup still cap it.
+    "MALLOC_TOP_PAD_": str(16 << 20),
 }
 # The runner's absolute lifetime beyond its budgets, as the docker backend's container lifetime.
 WALL_GRACE_SECONDS = 360
