@@ -575,6 +575,11 @@ def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
     _sandbox_options(p)
     p.add_argument("--force", action="store_true",
                    help="grade again even where a report newer than both notebooks exists")
+    p.add_argument("--cell-timeout", type=float, default=30, metavar="SECONDS",
+                   help="interrupt a cell running longer, as nbgrader's Execute.timeout (default 30)")
+    p.add_argument("--add-missing-cells", action="store_true",
+                   help="put deleted grade cells back and run them, as nbgrader's "
+                        "OverwriteCells.add_missing_cells (default: a deleted grade cell scores 0)")
     p.set_defaults(run=_cmd_nbgrader_grade)
     p = commands.add_parser("export", help="add reports to an nbgrader gradebook for manual grading",
                             epilog=_examples("grader nbgrader export reports/ --db sqlite:///gradebook.db "
@@ -582,6 +587,10 @@ def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="reports or folders of them")
     p.add_argument("--db", required=True, help="the gradebook, e.g. sqlite:///gradebook.db")
     p.add_argument("--assignment", required=True, help="the assignment's name in the gradebook")
+    p.add_argument("--nbgrader-course", type=Path, default=None, metavar="DIR",
+                   help="the nbgrader course folder (source/, submitted/, autograded/); default: the "
+                        "folder of a SQLite --db. Cells come from source/, and formgrader's "
+                        "autograded/<student>/<assignment>/<notebook>.ipynb are written from submitted/")
     p.set_defaults(run=_cmd_nbgrader_export)
     group.set_defaults(run=lambda args: group.print_help() or USAGE)
 
@@ -613,7 +622,8 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
         if report is None:
             from grader.report.write import write_report
 
-            report = grade_notebook(args.source, notebook, name=name, sandbox=sandbox)
+            report = grade_notebook(args.source, notebook, name=name, sandbox=sandbox,
+                                    cell_seconds=args.cell_timeout, add_missing_cells=args.add_missing_cells)
             write_report(report, target)
         progress.finished(name, describe(report), cached=cached)
         return name, report
@@ -653,11 +663,14 @@ def _cmd_nbgrader_export(args: argparse.Namespace) -> int:
     files = _report_files(args.reports)
     reports = [_read_report(f) for f in files]
     _require("nbgrader", "`grader nbgrader export`")
-    from grader.nbgrader_gradebook import export_reports
+    from grader.nbgrader_gradebook import export
 
-    written = export_reports(reports, args.db, args.assignment)
-    print(f"{written} of {len(files)} reports added to {args.db} as {args.assignment} "
-          "(reports with an infra_error have no score to add)", file=sys.stderr)
+    summary = export(reports, args.db, args.assignment, course=args.nbgrader_course)
+    print(f"{summary.reports} of {len(files)} reports added to {args.db} as {args.assignment} "
+          "(reports with an infra_error have no score to add); "
+          f"{len(summary.notebooks)} autograded notebooks written for formgrader", file=sys.stderr)
+    for why in summary.not_written:
+        print(f"  not written: {why}", file=sys.stderr)
     return OK
 
 

@@ -6,12 +6,16 @@ the instructor's ungraded setup cells) and reports what a cell did (error, stder
 trailing expression), as an IPython kernel would show it; it never raises for the cell's own
 exceptions. Test cells never come here: the judge runs them on its side and reaches the namespace
 through `get_name`, `set_name` and `del_name`, so nothing a student's cell redefines here can decide a
-test. It must use the standard library only.
+test. A cell that runs past its time limit is interrupted the way nbgrader's Execute interrupts its kernel
+(a KeyboardInterrupt raised in the cell, reported as CellTimeoutError), and the namespace lives on;
+a cell that will not be interrupted is left to the judge's own per-call limit. It must use the
+standard library only.
 """
 
 import ast
 import contextlib
 import io
+import signal
 import sys
 import traceback
 
@@ -19,18 +23,45 @@ MAX_TEXT = 4000
 NAMESPACE = {"__name__": "__main__", "__builtins__": __builtins__, "display": lambda *a, **k: None}
 
 
-def run_cell(source: str) -> dict:
-    """Execute `source` as a notebook cell; {"error", "stderr", "result"} describe how it went."""
+def run_cell(source: str, seconds: float = 0) -> dict:
+    """Execute `source` as a notebook cell; {"error", "stderr", "result"} describe how it went.
+
+    With `seconds` > 0 the cell is interrupted after that long, as nbgrader's Execute.timeout does."""
     out, err = io.StringIO(), io.StringIO()
     error, result = None, None
+    timer = _Timer(seconds)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with timer, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             result = _execute(source)
     except BaseException as exc:  # a kernel reports every exception, SystemExit included, as an error
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-MAX_TEXT:] or type(exc).__name__
+        if timer.fired:
+            error = f"CellTimeoutError: No reply from kernel before timeout ({seconds:g} s); the cell was interrupted"
     sys.stdout.write(out.getvalue()[-MAX_TEXT:])
     sys.stderr.write(err.getvalue()[-MAX_TEXT:])
     return {"error": error, "stderr": err.getvalue()[-MAX_TEXT:], "result": result}
+
+
+class _Timer:
+    """SIGALRM after `seconds` raises KeyboardInterrupt in the running cell (nothing for 0)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.fired, self.previous = seconds, False, None
+
+    def _interrupt(self, signum, frame) -> None:
+        self.fired = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "_Timer":
+        if self.seconds > 0:
+            self.previous = signal.signal(signal.SIGALRM, self._interrupt)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
 
 
 def get_name(name: str):

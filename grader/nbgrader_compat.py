@@ -34,7 +34,9 @@ ASSIGNMENT_SLUG = "90-nbgrader"
 CELL_FILE = "nbgrader_cells.py"
 CELL_API = ["run_cell", "get_name", "set_name", "del_name"]
 HIDDEN_MARK = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.MULTILINE)
-LIMITS = {"call_seconds": 30, "import_seconds": 30, "total_seconds": 600, "memory_mb": 2048}
+LIMITS = {"import_seconds": 30, "total_seconds": 600, "memory_mb": 2048}
+CELL_SECONDS = 30  # nbgrader's Execute.timeout: a cell running longer is interrupted
+CALL_MARGIN = 15  # the judge's per-call limit is the cell's plus this, for a cell that will not stop
 
 
 def nbgrader_meta(cell: dict) -> dict:
@@ -82,45 +84,100 @@ def release_notebook(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
                                           CheckCellMetadata])
 
 
-def overwrite_cells(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> list[dict]:
-    """The submitted cells after nbgrader's DeduplicateIds and OverwriteCells, as plain dicts."""
+def merged_cells(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, *,
+                 add_missing_cells: bool = False) -> list[nbformat.NotebookNode]:
+    """The submitted cells after nbgrader's DeduplicateIds and OverwriteCells, as notebook cells.
+
+    A cell whose id the master knows takes the master's nbgrader metadata and cell type, and a changed
+    locked cell the master's source; a duplicate or unknown id loses its metadata. With
+    `add_missing_cells` (nbgrader's `OverwriteCells.add_missing_cells`), grade cells the student deleted
+    come back after the cell that preceded them in the master, task cells at the end, as nbgrader adds them.
+    """
+    from nbgrader.utils import compute_checksum, is_locked  # noqa: PLC0415
+
     known = {nbgrader_meta(c).get("grade_id"): c for c in master.cells if nbgrader_meta(c).get("grade_id")}
     seen: set[str] = set()
     cells = []
     for cell in copy.deepcopy(submitted.cells):
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if not gid:
-            cells.append(_plain(cell))
-            continue
-        if gid in seen or gid not in known:
-            cells.append(_plain(cell))  # nbgrader drops the metadata of a duplicate or unknown id
+        gid = nbgrader_meta(cell).get("grade_id")
+        if not gid or gid in seen or gid not in known:
+            cell.get("metadata", {}).pop("nbgrader", None)  # nbgrader drops a duplicate or unknown id
+            cells.append(cell)
             continue
         seen.add(gid)
-        cells.append(_overwrite(cell, known[gid]))
+        original = known[gid]
+        cell.metadata["nbgrader"] = copy.deepcopy(nbgrader_meta(original))
+        _set_type(cell, original.cell_type)
+        if is_locked(original) and compute_checksum(cell) != nbgrader_meta(original).get("checksum"):
+            cell.source = original.source  # a changed locked cell is put back, as nbgrader does
+        cells.append(cell)
+    if add_missing_cells:
+        _add_missing(master, cells, seen)
     return cells
 
 
-def _plain(cell: dict) -> dict:
-    return {"cell_type": cell.get("cell_type"), "source": cell.get("source", ""), "nbgrader": {}}
+def _set_type(cell: nbformat.NotebookNode, cell_type: str) -> None:
+    if cell.cell_type == cell_type:
+        return
+    cell.cell_type = cell_type
+    if cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
 
 
-def _overwrite(cell: dict, master: dict) -> dict:
-    from nbgrader.utils import compute_checksum, is_locked  # noqa: PLC0415
+def _add_missing(master: nbformat.NotebookNode, cells: list, present: set[str]) -> None:
+    """nbgrader's add_missing_grade_cells and add_missing_task_cells, on `cells` in place."""
+    order = [c for c in master.cells if nbgrader_meta(c).get("grade_id")]
+    for index, original in enumerate(order):
+        meta = nbgrader_meta(original)
+        if not meta.get("grade") or meta["grade_id"] in present:
+            continue
+        added = _missing_cell(original)
+        before = nbgrader_meta(order[index - 1]).get("grade_id") if index else None
+        at = next((i + 1 for i, c in enumerate(cells) if before and nbgrader_meta(c).get("grade_id") == before
+                   and (is_grade(c) or is_solution(c))), 0 if before is None else len(cells))
+        cells.insert(at, added)
+        present.add(meta["grade_id"])
+    for original in order:
+        if is_task(original) and nbgrader_meta(original)["grade_id"] not in present:
+            cells.append(_missing_cell(original))
 
-    meta = copy.deepcopy(nbgrader_meta(master))
-    merged = nbformat.from_dict({"cell_type": master["cell_type"], "source": cell.get("source", ""),
-                                 "metadata": {"nbgrader": meta}})
-    if is_locked(master) and compute_checksum(merged) != meta.get("checksum"):
-        merged["source"] = master["source"]  # a changed locked cell is put back, as nbgrader does
-    changed = compute_checksum(merged) != meta.get("checksum") if (meta.get("grade") or meta.get("solution")) \
-        else True
-    return {"cell_type": merged["cell_type"], "source": merged["source"], "nbgrader": meta, "changed": changed}
+
+def _missing_cell(original: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A deleted cell as nbgrader puts it back: its source under a notice (commented out in code)."""
+    meta = copy.deepcopy(nbgrader_meta(original))
+    notice = (f"This cell (id:{meta['grade_id']}) was missing from the submission. "
+              "It was added back by nbgrader.\n\n")
+    cell = copy.deepcopy(original)
+    cell.metadata["nbgrader"] = meta
+    cell.source = ("# " if cell.cell_type == "code" else "") + notice + original.source
+    if cell.cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+    return cell
 
 
-def build_plan(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, label: str) -> dict:
+def overwrite_cells(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, *,
+                    add_missing_cells: bool = False) -> list[dict]:
+    """merged_cells as plain dicts, each graded cell with whether it differs from the master."""
+    from nbgrader.utils import compute_checksum  # noqa: PLC0415
+
+    plain = []
+    for cell in merged_cells(master, submitted, add_missing_cells=add_missing_cells):
+        meta = nbgrader_meta(cell)
+        entry = {"cell_type": cell.cell_type, "source": cell.source, "nbgrader": meta}
+        if meta:
+            entry["changed"] = compute_checksum(cell) != meta.get("checksum") \
+                if (meta.get("grade") or meta.get("solution")) else True
+        plain.append(entry)
+    return plain
+
+
+def build_plan(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, label: str, *,
+               add_missing_cells: bool = False, cell_seconds: float = CELL_SECONDS) -> dict:
     """The judge's plan: every cell in order (code to run, or None) and the grade it carries, if any."""
-    cells = overwrite_cells(master, submitted)
+    cells = overwrite_cells(master, submitted, add_missing_cells=add_missing_cells)
     steps, present = [], set()
     for cell in cells:
         meta = cell["nbgrader"]
@@ -136,7 +193,8 @@ def build_plan(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, 
             steps.append({"source": None, "grade": {"id": meta["grade_id"],
                                                     "points": float(meta.get("points") or 0), "kind": "missing"}})
     hidden = {nbgrader_meta(c).get("grade_id") for c in master.cells if HIDDEN_MARK.search(c.get("source", ""))}
-    return {"notebook": label, "steps": steps, "hidden": sorted(h for h in hidden if h)}
+    return {"notebook": label, "steps": steps, "hidden": sorted(h for h in hidden if h),
+            "cell_seconds": cell_seconds}
 
 
 def _kind(cell: dict) -> str:
@@ -149,18 +207,26 @@ def _kind(cell: dict) -> str:
 
 
 def grade_notebook(source_nb: Path, submitted: Path, *, name: str | None = None, sandbox: str = "local",
-                   isolate: bool = True) -> dict:
-    """Our report for `submitted`, graded against the instructor's nbgrader notebook `source_nb`."""
+                   isolate: bool = True, add_missing_cells: bool = False,
+                   cell_seconds: float = CELL_SECONDS) -> dict:
+    """Our report for `submitted`, graded against the instructor's nbgrader notebook `source_nb`.
+
+    `add_missing_cells` and `cell_seconds` are nbgrader's OverwriteCells.add_missing_cells and
+    Execute.timeout, with nbgrader's defaults."""
+    if not 0 < cell_seconds <= LIMITS["total_seconds"]:
+        raise SpecError(f"cell_seconds={cell_seconds!r}: give a time limit per cell between 0 and "
+                        f"{LIMITS['total_seconds']} s")
+    options = {"add_missing_cells": add_missing_cells, "cell_seconds": cell_seconds}
     master = master_notebook(nbformat.read(source_nb, as_version=4))
     label = source_nb.stem
     name = name or submission_name(submitted)
     with tempfile.TemporaryDirectory(prefix="grader-nbgrader-") as tmp:
         try:
             student = parse_notebook(read_capped(submitted), submitted)
-            plan = build_plan(master, student, label)
+            plan = build_plan(master, student, label, **options)
             invalid = None
         except SubmissionError as exc:
-            plan, invalid = build_plan(master, nbformat.v4.new_notebook(), label), str(exc)
+            plan, invalid = build_plan(master, nbformat.v4.new_notebook(), label, **options), str(exc)
         spec = _assignment(Path(tmp), plan, label)
         workspace = _workspace(Path(tmp), submitted, invalid)
         report = api.grade(spec, workspace, sandbox=sandbox, isolate=isolate, name=name)
@@ -176,7 +242,8 @@ def _assignment(tmp: Path, plan: dict, label: str):
     shutil.copyfile(Path(__file__).with_name("nbgrader_judge_tests.py"), root / "tests/hidden/test_notebook.py")
     (root / "data" / "plan.json").write_text(json.dumps(plan))
     points = sum(s["grade"]["points"] for s in plan["steps"] if s["grade"])
-    limits = "\n".join(f"{k} = {v}" for k, v in LIMITS.items())
+    limits = "\n".join(f"{k} = {v}" for k, v in
+                        {**LIMITS, "call_seconds": plan["cell_seconds"] + CALL_MARGIN}.items())
     (root / "assignment.toml").write_text(
         f'schema = 1\ntitle = {json.dumps("nbgrader notebook " + label)}\npoints = {points!r}\n'
         f'[files]\nrequired = ["{CELL_FILE}"]\n[api]\n"{CELL_FILE}" = {json.dumps(CELL_API)}\n'

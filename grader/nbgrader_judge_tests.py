@@ -7,6 +7,10 @@ instructor's ungraded cells) run in the runner as text. A test cell runs here, i
 `KernelNames`: the notebook's namespace as seen through the runner, so its names resolve there and
 its calls and values cross as frames, while its assertions, imports and comparisons stay on this side.
 The runner never sees a test cell's source. A test cell passes as nbgrader decides: no error.
+A student's cell that runs past the plan's `cell_seconds` is interrupted in the runner and the notebook
+goes on, as under nbgrader's Execute.timeout. When the runner dies or will not stop (os._exit, a crash,
+a hang that ignores the interrupt), the notebook's namespace is gone: that grade cell and every later
+one fail, saying so (nbgrader fails the whole notebook then; cells graded before keep their points).
 This module never imports or executes student code itself.
 """
 
@@ -21,10 +25,10 @@ import pytest
 from grader import wire
 from grader.judge.checks import CheckFailed
 from grader.judge.proxy import Handle
-from grader.judge.verdicts import StudentError, Verdict
+from grader.judge.verdicts import CallTimeout, RunnerDied, StudentError, Verdict
 
 PLAN = json.loads((Path(__file__).resolve().parents[2] / "data" / "plan.json").read_text())
-DONE = {"next": 0}
+DONE = {"next": 0, "dead": None}
 MAX_TEXT = 4000
 
 
@@ -35,13 +39,21 @@ def _graded_steps() -> list:
 
 @pytest.mark.parametrize("index", _graded_steps())
 def test_cell(submission, index):
-    while DONE["next"] < index:  # the cells before this one, as the kernel would have run them
-        earlier = PLAN["steps"][DONE["next"]]
-        DONE["next"] += 1
-        _run(submission, earlier)
-    DONE["next"] = index + 1
-    step = PLAN["steps"][index]
-    _judge(step["grade"], _run(submission, step))
+    if DONE["dead"]:
+        raise CheckFailed(f"not run: {DONE['dead']}")
+    try:
+        while DONE["next"] < index:  # the cells before this one, as the kernel would have run them
+            earlier = PLAN["steps"][DONE["next"]]
+            DONE["next"] += 1
+            _run(submission, earlier)
+        DONE["next"] = index + 1
+        step = PLAN["steps"][index]
+        outcome = _run(submission, step)
+    except (RunnerDied, CallTimeout) as exc:
+        DONE["dead"] = (f"the kernel was lost in the notebook's cell {DONE['next']} ({exc}); the namespace "
+                        "went with it")
+        raise
+    _judge(step["grade"], outcome)
 
 
 def _run(submission, step: dict):
@@ -50,7 +62,7 @@ def _run(submission, step: dict):
         return None
     if step.get("grade") and step["grade"]["kind"] == "auto":
         return run_test_cell(submission, step["source"])
-    return submission.run_cell(step["source"])
+    return submission.run_cell(step["source"], PLAN["cell_seconds"])
 
 
 def _judge(grade: dict, outcome) -> None:
