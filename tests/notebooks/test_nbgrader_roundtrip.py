@@ -84,11 +84,18 @@ def test_export_failing_half_way_changes_nothing(course, tmp_path, monkeypatch):
             raise RuntimeError("disk gone")
         return real(self, *args, **kwargs)
 
+    reports = _reports(root)
+    reports[0]["submission"]["name"] = "newcomer"  # a new student and submission: rows to insert ...
+    for test in reports[1]["tests"]:
+        test["score"] = 0  # ... and grades to change, before the fault
     monkeypatch.setattr(Gradebook, "find_grade", failing)
     with pytest.raises(RuntimeError, match="disk gone"):
-        export_reports(_reports(root), f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT)
+        export_reports(reports, f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT)
     assert calls["n"] == 5
     assert _digest(root) == before
+    monkeypatch.setattr(Gradebook, "find_grade", real)
+    export_reports(reports, f"sqlite:///{root / 'gradebook.db'}", ASSIGNMENT)  # the same export, no fault
+    assert _digest(root) != before
 
 
 def test_export_that_does_not_fit_the_gradebook_changes_nothing(course, tmp_path):
