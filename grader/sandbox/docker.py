@@ -201,6 +201,10 @@ class DockerProcess:
 
         self._watchdog.cancel()
         self.pids_hit = max(self.pids_hit, _pids_max_events(self._cgroups))
+        # The attach stream first: a runner flooding it while the judge no longer reads (a refused
+        # frame) blocks the engine's copy of its output, and with it the kill (60 s, an infra_error).
+        with contextlib.suppress(OSError):
+            self._raw.shutdown(socket.SHUT_RDWR)
         try:
             self.container.kill()
             self.killed = True
