@@ -13,6 +13,7 @@ import importlib.util
 import resource
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -149,6 +150,9 @@ class JudgePlugin:
             self.session.close()  # the signal may have cut a frame in half: the next test starts afresh
             raise verdict
 
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
         previous = signal.signal(signal.SIGPROF, over)
         started = time.process_time()
         signal.setitimer(signal.ITIMER_PROF, left)
