@@ -608,16 +608,18 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     out = _out_folder(args.out)
     sandbox = _announce(_choose_sandbox(args.sandbox))
     _require("nbgrader", "`grader nbgrader grade`")
-    from grader.nbgrader_compat import grade_notebook
+    from grader.nbgrader_compat import grade_notebook, notebook_title
     # nbgrader's layout names the student by folder: submitted/<student>/<assignment>/<notebook>.ipynb
     names = [s.parts[-3] if s.stem == args.source.stem and len(s.parts) > 3
              else submission_name(s) for s in sources]
     jobs = plan(sources, names)
+    title = notebook_title(args.source.stem, {"cell_seconds": args.cell_timeout,
+                                              "add_missing_cells": args.add_missing_cells})
 
     def one(name: str, notebook: Path) -> tuple[str, dict]:
         target = out / f"{name}.json"
         progress.started(name)
-        report = None if args.force else _current_notebook_report(target, notebook, args.source)
+        report = None if args.force else _current_notebook_report(target, notebook, args.source, title)
         cached = report is not None
         if report is None:
             from grader.report.write import write_report
@@ -646,8 +648,9 @@ def _require(module: str, command: str) -> None:
                           f"pip install {module} (or install the grader with `make install`)")
 
 
-def _current_notebook_report(target: Path, notebook: Path, source: Path) -> dict | None:
-    """The report at `target` when it is newer than both notebooks and from this grader version."""
+def _current_notebook_report(target: Path, notebook: Path, source: Path, title: str) -> dict | None:
+    """The report at `target` when it is newer than both notebooks, from this grader version and
+    graded under the same nbgrader settings (its assignment `title` says which)."""
     try:
         if target.stat().st_mtime <= max(notebook.stat().st_mtime, source.stat().st_mtime):
             return None
@@ -656,7 +659,7 @@ def _current_notebook_report(target: Path, notebook: Path, source: Path) -> dict
         return None
     if report.get("grader_version") != __version__ or report["status"] in ("infra_error", "skipped"):
         return None
-    return report
+    return report if report.get("assignment", {}).get("title") == title else None
 
 
 def _cmd_nbgrader_export(args: argparse.Namespace) -> int:

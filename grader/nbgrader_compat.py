@@ -194,7 +194,7 @@ def build_plan(master: nbformat.NotebookNode, submitted: nbformat.NotebookNode, 
                                                     "points": float(meta.get("points") or 0), "kind": "missing"}})
     hidden = {nbgrader_meta(c).get("grade_id") for c in master.cells if HIDDEN_MARK.search(c.get("source", ""))}
     return {"notebook": label, "steps": steps, "hidden": sorted(h for h in hidden if h),
-            "cell_seconds": cell_seconds}
+            "cell_seconds": cell_seconds, "add_missing_cells": add_missing_cells}
 
 
 def _kind(cell: dict) -> str:
@@ -245,10 +245,21 @@ def _assignment(tmp: Path, plan: dict, label: str):
     limits = "\n".join(f"{k} = {v}" for k, v in
                         {**LIMITS, "call_seconds": plan["cell_seconds"] + CALL_MARGIN}.items())
     (root / "assignment.toml").write_text(
-        f'schema = 1\ntitle = {json.dumps("nbgrader notebook " + label)}\npoints = {points!r}\n'
+        f'schema = 1\ntitle = {json.dumps(notebook_title(label, plan))}\npoints = {points!r}\n'
         f'[files]\nrequired = ["{CELL_FILE}"]\n[api]\n"{CELL_FILE}" = {json.dumps(CELL_API)}\n'
         f"[limits]\n{limits}\n[runtime]\nseed = 0\n")
     return load_spec(root, course=tmp / "course")
+
+
+def notebook_title(label: str, options: dict) -> str:
+    """The report's assignment title: the notebook, and the nbgrader settings it was graded under when
+    they are not nbgrader's defaults (so a cached report graded under other settings is not reused)."""
+    notes = []
+    if options.get("add_missing_cells"):
+        notes.append("add_missing_cells")
+    if options.get("cell_seconds", CELL_SECONDS) != CELL_SECONDS:
+        notes.append(f"cell timeout {options['cell_seconds']:g} s")
+    return f"nbgrader notebook {label}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _workspace(tmp: Path, submitted: Path, invalid: str | None) -> Path:

@@ -256,3 +256,24 @@ def test_formgrader_page_in_headless_chromium_shows_our_scores(exported, formgra
         assert f'placeholder="{test["score"]:g}"' in box.group(0), (gid, box.group(0))
         checked += 1
     assert checked >= 2 and len({t["score"] for t in report["tests"]}) >= 2  # a page with passes and fails
+
+
+def test_cli_settings_reach_the_grading_and_the_cache(tmp_path):
+    """`grader nbgrader grade --cell-timeout/--add-missing-cells`: the hanging cell is interrupted and
+    the deleted grade cell put back; a report graded under other settings is graded again, not reused."""
+    robust = CASES["robust"][0][1].parent
+    out = tmp_path / "reports"
+
+    def grade(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "grader", "nbgrader", "grade", str(robust / "source.ipynb"),
+                               str(robust / "hang.ipynb"), str(robust / "deleted.ipynb"), "--out", str(out),
+                               "--sandbox", "local", *options], capture_output=True, text=True, timeout=300)
+
+    first = grade("--cell-timeout", "3")
+    assert first.returncode == 0, first.stderr
+    scores = {n: json.loads((out / f"{n}.json").read_text())["score"] for n in ("hang", "deleted")}
+    assert scores == {"hang": 3, "deleted": 2}
+    assert "2 cached" in grade("--cell-timeout", "3").stderr
+    added = grade("--cell-timeout", "3", "--add-missing-cells")
+    assert added.returncode == 0 and "cached" not in added.stderr, added.stderr
+    assert json.loads((out / "deleted.json").read_text())["score"] == 3
