@@ -1,161 +1,359 @@
-"""What the sandboxes cost, measured side by side in one run (`make bench`).
+"""What grading costs against its floor, measured side by side in one run (`make bench`).
 
-1. Per submission: grading the reference solution of one assignment end to end (ingest, judge, report)
-   under docker, the jailed local sandbox, and an unsandboxed runner (a plain subprocess: the same
-   tests and protocol with no jail, the floor any out-of-process grader pays).
-2. Per call: one proxied call through the judge's RunnerSession with a small value and a 10 MB array.
-3. Per batch: N submissions (default 50; reference and example mistakes) at -j 1 and -j 2.
+The floor is in-process pytest on the reference: the step's public and hidden tests in one pytest
+process that imports the reference solution directly (no runner, no judge, no report), timed as a whole
+command like everything else. Against it, for one assignment (05-backprop by default):
 
-Prints a table with ratios against the unsandboxed runner, and writes the figures to out/bench.json.
-It never grades anything the course does not ship, and removes every copy it makes.
+1. Whole command: `grader grade STEP SOLUTION --sandbox docker|local` as a subprocess (CLI start,
+   ingest, judge, runner, report), and the same grading with an unsandboxed runner (a plain
+   subprocess: the same protocol, no jail) started the same way.
+2. Per call: a cold runner start (a new container under docker) and one proxied round trip of a small
+   array and of a 10 MB array, per sandbox.
+3. Per batch: N submissions (copies of the reference and the example mistakes) through `grader grade
+   -j 1` and `-j 2`, per sandbox, against N runs of the floor.
+
+Every measurement is taken in interleaved rounds (each round visits every sandbox, in a rotating
+order), so a busy neighbour on the machine slows all columns alike; each cell is the median with
+min-max. Ratios are to the floor (commands) or to the unsandboxed runner (calls). Prints one table and
+writes every sample to out/bench.json. It grades only what the course ships, and removes its copies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
+import pytest
 
 COURSE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(COURSE))
 
-from grader.api import grade  # noqa: E402  (after the path: runnable as a plain script)
-from grader.batch import grade_batch  # noqa: E402
-from grader.examples import cases_for  # noqa: E402
-from grader.judge.proxy import RunnerSession  # noqa: E402
+from grader.examples import cases_for  # noqa: E402  (after the path: runnable as a plain script)
+from grader.judge.figures import Figures  # noqa: E402
+from grader.judge.plugin import load_reference  # noqa: E402
+from grader.judge.proxy import RunnerSession, derive_seed  # noqa: E402
 from grader.sandbox import Limits, RunnerConfig, make_backend  # noqa: E402
-from grader.spec import find_assignment  # noqa: E402
+from grader.spec import AssignmentSpec, find_assignment  # noqa: E402
 
-SANDBOXES = {  # name -> (sandbox, isolate)
-    "docker": ("docker", True),
-    "local (jailed)": ("local", True),
-    "unsandboxed": ("local", False),
-}
+GRADER = [sys.executable, "-m", "grader"]
+CALL_SANDBOXES = {"unsandboxed": ("local", False), "local": ("local", True), "docker": ("docker", True)}
 ECHO = "def echo(x):\n    return x\n"
+SMALL = np.arange(16, dtype=np.float64).reshape(4, 4)
+LARGE = np.random.default_rng(0).random(10 << 17)  # 10 MB of float64
+# The issue's targets (17), beside the figures they judge: (row, column) -> (text, test on the median).
+TARGETS = {
+    ("whole command", "local"): ("<= 1.3x floor", lambda v, floor: v <= 1.3 * floor),
+    ("whole command", "docker"): ("<= 1.3x floor", lambda v, floor: v <= 1.3 * floor),
+    ("small-array call", "local"): ("<= 0.2 ms", lambda v, _: v <= 0.2e-3),
+    ("small-array call", "docker"): ("<= 0.2 ms", lambda v, _: v <= 0.2e-3),
+    ("10 MB array call", "local"): ("<= 20 ms", lambda v, _: v <= 20e-3),
+    ("10 MB array call", "docker"): ("<= 20 ms", lambda v, _: v <= 20e-3),
+}
 
 
-def per_submission(spec, repeats: int) -> dict[str, float]:
-    """Median seconds to grade the reference once, per sandbox (after one warm-up run each)."""
-    seconds = {}
-    for name, (sandbox, isolate) in SANDBOXES.items():
-        grade(spec, spec.solution, sandbox=sandbox, isolate=isolate)
-        runs = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            report = grade(spec, spec.solution, sandbox=sandbox, isolate=isolate)
-            runs.append(time.perf_counter() - started)
-            assert report["score"] == report["max_score"], (name, report.get("reason"))
-        seconds[name] = statistics.median(runs)
+# -- the floor and the unsandboxed command (each run as a subprocess of this script) ------------------
+class FloorPlugin:
+    """The fixtures the course's tests ask for, served by the reference imported in this process."""
+
+    def __init__(self, spec: AssignmentSpec) -> None:
+        self.spec, self.module = spec, load_reference(spec)
+
+    def pytest_configure(self, config) -> None:
+        for marker in ("points(n)", "call_seconds(s)", "judge_cpu_seconds(s)", "group_points(n)"):
+            config.addinivalue_line("markers", marker)
+
+    @pytest.fixture
+    def submission(self) -> ModuleType:
+        return self.module
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> ModuleType:
+        return self.module
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        return np.random.default_rng(derive_seed(self.spec.seed, request.node.nodeid))
+
+    @pytest.fixture
+    def figures(self) -> Figures:
+        return Figures()
+
+    @pytest.fixture(scope="session")
+    def data_dir(self) -> Path:
+        return self.spec.root / "data"
+
+    @pytest.fixture(scope="session")
+    def sandbox_gpu(self) -> None:
+        return None
+
+    @pytest.fixture(scope="session")
+    def mnist(self) -> dict[str, np.ndarray]:
+        from grader.datasets import load_mnist
+
+        return load_mnist(self.spec.course / "data" / "mnist")
+
+
+def run_floor(assignment: str) -> int:
+    """pytest over the public and hidden tests against the reference, in this process; exit 0 = all pass."""
+    spec = find_assignment(COURSE, assignment)
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as scratch:
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        folders = [str(f) for f in (spec.public_tests, spec.hidden_tests) if f.is_dir()]
+        code = pytest.main([*folders, "-c", str(ini), "--rootdir", str(spec.root / "tests"),
+                            "--import-mode=importlib", "-p", "no:cacheprovider", "--strict-markers",
+                            "-q", "--no-header", "-rN", "--tb=short"], plugins=[FloorPlugin(spec)])
+    return int(code)
+
+
+def run_unsandboxed(assignment: str, out: str) -> int:
+    """Grade the reference with an unsandboxed runner and write the report, as `grader grade` would."""
+    from grader.api import grade
+
+    spec = find_assignment(COURSE, assignment)
+    report = grade(spec, spec.solution, isolate=False)
+    Path(out, "report.json").write_text(json.dumps(report))
+    return 0
+
+
+# -- measurements --------------------------------------------------------------------------------------
+def rotated(names: list[str], round_: int) -> list[str]:
+    shift = round_ % len(names)
+    return names[shift:] + names[:shift]
+
+
+def timed_command(argv: list[str], out: Path, expect_full: bool) -> float:
+    """Seconds for one command; it must succeed and, for a grading, give full marks."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=COURSE, capture_output=True, text=True,
+                          env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} exited {proc.returncode}:\n{proc.stdout[-2000:]}"
+                         f"{proc.stderr[-2000:]}")
+    if expect_full:
+        for path in out.glob("*.json"):
+            report = json.loads(path.read_text())
+            if report.get("score") != report.get("max_score"):
+                raise SystemExit(f"bench: {path.name}: {report.get('score')}/{report.get('max_score')} "
+                                 f"({report.get('status')}: {report.get('reason')}); "
+                                 "the reference must score full")
     return seconds
 
 
-def per_call(calls: int) -> dict[str, dict[str, float]]:
-    """Median round trip of one proxied call, small and 10 MB, per sandbox; and the runner's start."""
-    figures = {}
-    small, large = 1, np.random.default_rng(0).random(10 << 17)  # 10 MB of float64
-    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        workspace = Path(folder)
-        (workspace / "m.py").write_text(ECHO)
-        workspace.chmod(0o755)
-        (workspace / "m.py").chmod(0o644)
-        for name, (sandbox, isolate) in SANDBOXES.items():
+def whole_commands(spec: AssignmentSpec, sandboxes: list[str], rounds: int, scratch: Path) -> dict:
+    """name -> seconds per round, for the floor and each way of grading the reference."""
+    me = [sys.executable, str(Path(__file__).resolve())]
+    commands = {"floor": (me + ["--run-floor", spec.id], False)}
+    if "unsandboxed" in sandboxes:
+        commands["unsandboxed"] = (me + ["--run-unsandboxed", spec.id, str(scratch / "unsandboxed")], True)
+    for sandbox in ("local", "docker"):
+        if sandbox in sandboxes:
+            commands[sandbox] = (GRADER + ["grade", spec.id, str(spec.solution), "--out",
+                                           str(scratch / sandbox), "--sandbox", sandbox, "--force"], True)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for name, (argv, full) in commands.items():  # one warm-up each: page cache, image, bytecode
+        timed_command(argv, scratch / name, full)
+    for round_ in range(rounds):
+        for name in rotated(list(commands), round_):
+            argv, full = commands[name]
+            samples[name].append(timed_command(argv, scratch / name, full))
+    return samples
+
+
+def calls(sandboxes: list[str], rounds: int, small_calls: int, large_calls: int, scratch: Path) -> dict:
+    """sandbox -> {start, small, large: seconds per sample}: a cold runner per round, then its calls."""
+    workspace = scratch / "echo"
+    workspace.mkdir()
+    (workspace / "m.py").write_text(ECHO)
+    workspace.chmod(0o755)
+    (workspace / "m.py").chmod(0o644)
+    api = {"m.py": ["echo"]}
+    names = [n for n in CALL_SANDBOXES if n in sandboxes]
+    samples = {n: {"start": [], "small": [], "large": []} for n in names}
+    for round_ in range(rounds + 1):  # round 0 warms up and is not counted
+        for name in rotated(names, round_):
+            sandbox, isolate = CALL_SANDBOXES[name]
             limits = Limits()
-            api = {"m.py": ["echo"]}
             backend = make_backend(sandbox, RunnerConfig(workspace, api, 1), limits, isolate=isolate)
             session = RunnerSession(backend, limits, api, seed=1)
             try:
                 started = time.perf_counter()
-                session.call_function("echo", (small,), {})  # starts the runner
+                session.call_function("echo", (SMALL,), {})  # starts the runner
                 start = time.perf_counter() - started
-                figures[name] = {"start_s": start,
-                                 "small_ms": 1e3 * _median_call(session, small, calls),
-                                 "10MB_ms": 1e3 * _median_call(session, large, max(5, calls // 20))}
+                small = _call_times(session, SMALL, small_calls)
+                large = _call_times(session, LARGE, large_calls)
             finally:
                 session.close()
                 backend.close()
-    return figures
+            if round_:
+                samples[name]["start"].append(start)
+                samples[name]["small"].append(statistics.median(small))
+                samples[name]["large"].extend(large)
+    return samples
 
 
-def _median_call(session: RunnerSession, value, calls: int) -> float:
+def _call_times(session: RunnerSession, value: np.ndarray, count: int) -> list[float]:
     runs = []
-    for _ in range(calls):
+    for _ in range(count):
         started = time.perf_counter()
-        session.call_function("echo", (value,), {})
+        back = session.call_function("echo", (value,), {})
         runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
+        if back.shape != value.shape:
+            raise SystemExit(f"bench: echo returned shape {back.shape}, sent {value.shape}")
+    return runs
 
 
-def per_batch(spec, size: int, jobs: list[int]) -> dict[str, dict[int, float]]:
-    """Seconds for a batch of `size` submissions (copies of the examples), per sandbox and -j."""
-    figures: dict[str, dict[int, float]] = {}
+def batches(spec: AssignmentSpec, sandboxes: list[str], size: int, jobs: list[int], rounds: int,
+            scratch: Path) -> dict:
+    """'sandbox -jN' -> seconds per round for `grader grade` over `size` submissions."""
     cases = cases_for(spec)
-    with tempfile.TemporaryDirectory(prefix="bench-batch-") as folder:
-        sources = []
-        for i in range(size):
-            case = cases[i % len(cases)]
-            target = Path(folder) / "in" / f"{i:03d}-{case.name}"
-            shutil.copytree(case.path, target) if case.path.is_dir() else shutil.copy(case.path, target)
-            sources.append(target)
-        for name, (sandbox, isolate) in SANDBOXES.items():
-            figures[name] = {}
-            for j in jobs:
-                out = Path(folder) / "out" / f"{sandbox}-{isolate}-{j}"
-                started = time.perf_counter()
-                reports = grade_batch(spec, sources, out, sandbox=sandbox, isolate=isolate, jobs=j,
-                                      force=True, progress=None)
-                figures[name][j] = time.perf_counter() - started
-                assert all(r["status"] == "graded" for r in reports.values()), name
-    return figures
+    sources = []
+    for i in range(size):
+        case = cases[i % len(cases)]
+        target = scratch / "in" / f"{i:03d}-{case.name}"
+        shutil.copytree(case.path, target) if case.path.is_dir() else shutil.copy(case.path, target)
+        sources.append(str(target))
+    runs = {f"{sandbox} -j{j}": GRADER + ["grade", spec.id, *sources, "--out", str(scratch / "batch"),
+                                          "--sandbox", sandbox, "-j", str(j), "--force"]
+            for sandbox in ("local", "docker") if sandbox in sandboxes for j in jobs}
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(rounds):
+        for name in rotated(list(runs), round_):
+            samples[name].append(timed_command(runs[name], scratch / "batch", expect_full=False))
+            reports = [json.loads(p.read_text()) for p in (scratch / "batch").glob("*.json")]
+            bad = [r.get("reason") for r in reports if r.get("status") != "graded"]
+            if len(reports) != size or bad:
+                raise SystemExit(f"bench: {name}: {len(reports)} reports of {size}, not graded: {bad}")
+    return samples
 
 
-def table(title: str, rows: dict[str, dict[str, float]], unit: str, base: str = "unsandboxed") -> str:
-    columns = list(next(iter(rows.values())))
-    lines = [f"\n{title}", f"  {'':16}" + "".join(f"{c:>22}" for c in columns)]
-    for name, values in rows.items():
-        cells = []
-        for column in columns:
-            ratio = values[column] / rows[base][column] if rows[base][column] else float("nan")
-            cells.append(f"{values[column]:>10.3f} {unit:<2} x{ratio:<6.2f}")
-        lines.append(f"  {name:16}" + "".join(f"{c:>22}" for c in cells))
-    return "\n".join(lines)
+# -- the table -----------------------------------------------------------------------------------------
+def cell(values: list[float], scale: float, unit: str, base: float | None) -> str:
+    med = statistics.median(values)
+    text = f"{med * scale:.3g} {unit} ({min(values) * scale:.3g}-{max(values) * scale:.3g})"
+    return text + (f" x{med / base:.2f}" if base else "")
+
+
+def _paired(values: list[float], base: list[float]) -> str:
+    """The median of the per-round differences (both measured in the same round), with min-max."""
+    diffs = [v - b for v, b in zip(values, base)]
+    return (f"{statistics.median(diffs):+.2f} s ({min(diffs):+.2f}..{max(diffs):+.2f})")
+
+
+def render(results: dict, columns: list[str]) -> str:
+    rows: list[tuple[str, dict[str, str], str]] = []
+    whole = results["whole_s"]
+    floor = statistics.median(whole["floor"])
+    rows.append(("whole command", {c: cell(whole[c], 1, "s", floor) for c in whole}, "x: to the floor"))
+    if "unsandboxed" in whole:
+        rows.append(("overhead over unsandboxed", {c: _paired(whole[c], whole["unsandboxed"])
+                                                   for c in ("local", "docker") if c in whole},
+                     "paired in each round; target: docker <= 0.2 s, local <= 0.1 s"))
+    call = results["calls_s"]
+    base = call.get("unsandboxed")
+    for key, label, scale, unit in (("start", "cold runner start", 1, "s"),
+                                    ("small", "small-array call", 1e3, "ms"),
+                                    ("large", "10 MB array call", 1e3, "ms")):
+        ref = statistics.median(base[key]) if base else None
+        rows.append((label, {c: cell(v[key], scale, unit, ref) for c, v in call.items()},
+                     "x: to unsandboxed"))
+    size, by_jobs = results.get("batch_size"), {}
+    for name, values in results.get("batch_s", {}).items():
+        sandbox, jobs = name.split()
+        by_jobs.setdefault(jobs, {})[sandbox] = cell(values, 1, "s", size * floor)
+    for jobs, cells in by_jobs.items():
+        rows.append((f"batch of {size}, {jobs}", cells, f"x: to {size} x floor"))
+    speedups = {}
+    for sandbox in ("local", "docker"):
+        batch = results.get("batch_s", {})
+        one, two = batch.get(f"{sandbox} -j1"), batch.get(f"{sandbox} -j2")
+        if one and two:
+            speedups[sandbox] = f"x{statistics.median(one) / statistics.median(two):.2f}"
+    if speedups:
+        rows.append(("-j2 speed-up over -j1", speedups, "target: docker >= 1.8x"))
+    verdicts = []
+    for (row, column), (text, test) in TARGETS.items():
+        if row == "whole command" and column in whole:
+            value = statistics.median(whole[column])
+        elif row != "whole command" and column in call:
+            value = statistics.median(call[column]["small" if row.startswith("small") else "large"])
+        else:
+            continue
+        verdicts.append(f"{row}, {column}: {text}: {'met' if test(value, floor) else 'NOT met'}")
+    width = [max(len(r[0]) for r in rows)] + [34] * len(columns)
+    lines = ["".join(h.ljust(w) for h, w in zip(["", *columns], width)) + "note"]
+    for label, cells, note in rows:
+        lines.append("".join(t.ljust(w) for t, w in zip([label, *[cells.get(c, "") for c in columns]],
+                                                        width)) + note)
+    return "\n".join(lines + ["", "targets (issue 17), on medians:", *["  " + v for v in verdicts]])
+
+
+def _load(averages: tuple[float, float, float]) -> str:
+    return "/".join(f"{a:.1f}" for a in averages)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="05-backprop")
-    parser.add_argument("--repeats", type=int, default=5, help="gradings per sandbox for the overhead")
-    parser.add_argument("--calls", type=int, default=200, help="small calls per sandbox")
-    parser.add_argument("--batch", type=int, default=50, help="submissions per batch (0: skip)")
+    parser.add_argument("--sandboxes", default="unsandboxed,local,docker",
+                        help="comma-separated, of unsandboxed, local, docker (default: all three)")
+    parser.add_argument("--rounds", type=int, default=5, 
+                        help="interleaved rounds of whole commands and calls")
+    parser.add_argument("--calls", type=int, default=200, help="small-array calls per runner")
+    parser.add_argument("--large-calls", type=int, default=5, help="10 MB calls per runner")
+    parser.add_argument("--batch", type=int, default=6, help="submissions per batch (0: no batch)")
+    parser.add_argument("--batch-rounds", type=int, default=1, help="interleaved rounds of the batches")
     parser.add_argument("--out", type=Path, default=COURSE / "out" / "bench.json")
+    parser.add_argument("--run-floor", metavar="STEP", help=argparse.SUPPRESS)
+    parser.add_argument("--run-unsandboxed", nargs=2, metavar=("STEP", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_floor:
+        return run_floor(args.run_floor)
+    if args.run_unsandboxed:
+        return run_unsandboxed(*args.run_unsandboxed)
+    sandboxes = [s.strip() for s in args.sandboxes.split(",") if s.strip()]
+    unknown = sorted(set(sandboxes) - set(CALL_SANDBOXES))
+    if unknown or args.rounds < 1:
+        parser.error(f"--sandboxes: unknown {unknown}" if unknown else "--rounds must be at least 1")
     spec = find_assignment(COURSE, args.assignment)
 
-    print(f"dl-grader sandbox benchmark: {args.assignment}, {platform.node()}, "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}", flush=True)
-    results: dict = {"assignment": args.assignment}
-    results["submission_s"] = per_submission(spec, args.repeats)
-    print(table("one submission, end to end (median)", {k: {"seconds": v} for k, v in
-                                                        results["submission_s"].items()}, "s"), flush=True)
-    results["call"] = per_call(args.calls)
-    print(table("one proxied call (median), and the runner's start", results["call"], ""), flush=True)
-    if args.batch:
-        results["batch_s"] = per_batch(spec, args.batch, [1, 2])
-        rows = {k: {f"-j{j}": v for j, v in by_jobs.items()} for k, by_jobs in results["batch_s"].items()}
-        print(table(f"a batch of {args.batch} submissions", rows, "s"), flush=True)
-        for name, by_jobs in results["batch_s"].items():
-            print(f"  {name}: -j2 is x{by_jobs[1] / by_jobs[2]:.2f} faster than -j1, "
-                  f"{by_jobs[2] / args.batch:.2f} s per submission")
+    print(f"dl-grader bench: {spec.id}, {platform.node()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}; {args.rounds} interleaved rounds, batch of {args.batch}", flush=True)
+    results: dict = {"assignment": spec.id, "rounds": args.rounds, "batch_size": args.batch}
+    began = time.perf_counter()
+    results["load_before"] = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        scratch = Path(folder)
+        print("  whole commands...", flush=True)
+        results["whole_s"] = whole_commands(spec, sandboxes, args.rounds, scratch)
+        print("  calls...", flush=True)
+        results["calls_s"] = calls(sandboxes, args.rounds, args.calls, args.large_calls, scratch)
+        if args.batch:
+            print("  batches...", flush=True)
+            results["batch_s"] = batches(spec, sandboxes, args.batch, [1, 2], args.batch_rounds, scratch)
+    columns = ["floor", *[s for s in CALL_SANDBOXES if s in sandboxes]]
+    print("\nmedian (min-max) and ratio, measured side by side in this run\n")
+    print(render(results, columns))
+    results["load_after"] = os.getloadavg()
+    print(f"\nbench took {time.perf_counter() - began:.0f} s; load average (1, 5, 15 min) before "
+          f"{_load(results['load_before'])}, after {_load(results['load_after'])} on {os.cpu_count()} CPUs")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nfigures written to {args.out}")
+    print(f"every sample written to {args.out}")
     return 0
 
 

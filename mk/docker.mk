@@ -8,7 +8,7 @@ image: install  ## build the sandbox images dl-grader and dl-grader-torch offlin
 test-docker: image  ## the docker backend's tests on a real engine (they fail, not skip, without one)
 	$(PY) -m pytest tests/docker -q
 
-bench: image  ## sandbox overhead: docker vs local vs unsandboxed, call round trips, batch of 50 at -j1/-j2
+bench: image  ## grading vs in-process pytest (the floor), interleaved: CLI, calls, batch of N (6) at -j1/-j2
 	$(PY) bench/startup.py
 	$(PY) bench/frames.py
-	$(PY) bench/sandbox.py $(if $(N),--batch $(N))
+	$(PY) bench/sandbox.py $(if $(N),--batch $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))
