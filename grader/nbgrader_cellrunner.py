@@ -5,8 +5,8 @@ the sandbox, like a student module. `run_cell` runs the notebook's own cells (th
 the instructor's ungraded setup cells) and reports what a cell did (error, stderr, the value of a
 trailing expression), as an IPython kernel would show it; it never raises for the cell's own
 exceptions. Test cells never come here: the judge runs them on its side and reaches the namespace
-through `get_name`, `set_name` and `del_name`, so nothing a student's cell redefines here can decide a
-test. A cell that runs past its time limit is interrupted the way nbgrader's Execute interrupts its kernel
+through `get_name`, `set_name`, `del_name` and `call_timed` (a test cell's call of a notebook function,
+under the cell's time limit), so nothing a student's cell redefines here can decide a test. A cell that runs past its time limit is interrupted the way nbgrader's Execute interrupts its kernel
 (a KeyboardInterrupt raised in the cell, reported as CellTimeoutError), and the namespace lives on;
 a cell that will not be interrupted is left to the judge's own per-call limit. It must use the
 standard library only.
@@ -62,6 +62,23 @@ class _Timer:
         if self.seconds > 0:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
+
+
+class CellTimeoutError(Exception):
+    """A call from a test cell ran past the cell's time limit and was interrupted."""
+
+
+def call_timed(function, args: list, kwargs: dict, seconds: float = 0):
+    """`function(*args, **kwargs)` for a test cell, interrupted after `seconds` as its cell would be."""
+    timer = _Timer(seconds)
+    try:
+        with timer:
+            return function(*args, **kwargs)
+    except KeyboardInterrupt:
+        if timer.fired:
+            raise CellTimeoutError(f"No reply from kernel before timeout ({seconds:g} s); the test cell's "
+                                   "call was interrupted") from None
+        raise
 
 
 def get_name(name: str):

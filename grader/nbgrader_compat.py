@@ -32,7 +32,7 @@ from grader.spec import load_spec
 
 ASSIGNMENT_SLUG = "90-nbgrader"
 CELL_FILE = "nbgrader_cells.py"
-CELL_API = ["run_cell", "get_name", "set_name", "del_name"]
+CELL_API = ["run_cell", "call_timed", "get_name", "set_name", "del_name"]
 HIDDEN_MARK = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.MULTILINE)
 LIMITS = {"import_seconds": 30, "total_seconds": 600, "memory_mb": 2048}
 CELL_SECONDS = 30  # nbgrader's Execute.timeout: a cell running longer is interrupted

@@ -7,8 +7,8 @@ instructor's ungraded cells) run in the runner as text. A test cell runs here, i
 `KernelNames`: the notebook's namespace as seen through the runner, so its names resolve there and
 its calls and values cross as frames, while its assertions, imports and comparisons stay on this side.
 The runner never sees a test cell's source. A test cell passes as nbgrader decides: no error.
-A student's cell that runs past the plan's `cell_seconds` is interrupted in the runner and the notebook
-goes on, as under nbgrader's Execute.timeout. When the runner dies or will not stop (os._exit, a crash,
+A student's cell, or a test cell's call of a notebook function, that runs past the plan's
+`cell_seconds` is interrupted in the runner and the notebook goes on, as under nbgrader's Execute.timeout. When the runner dies or will not stop (os._exit, a crash,
 a hang that ignores the interrupt), the notebook's namespace is gone: that grade cell and every later
 one fail, saying so (nbgrader fails the whole notebook then; cells graded before keep their points).
 This module never imports or executes student code itself.
@@ -143,7 +143,7 @@ class KernelNames(dict):
             if exc.type_name == "NameError":
                 raise KeyError(name) from None
             raise
-        return RunnerFunction(value) if isinstance(value, Handle) else value
+        return RunnerFunction(value, self._submission) if isinstance(value, Handle) else value
 
     def __setitem__(self, name: str, value) -> None:
         plain = value.handle if isinstance(value, RunnerFunction) else value
@@ -166,16 +166,20 @@ class KernelNames(dict):
 
 
 class RunnerFunction:
-    """A callable from the notebook's namespace: called in the runner; what the student's code raises
-    there comes back as the builtin exception of that name, so a test cell's `except ValueError` works."""
+    """A callable from the notebook's namespace: called in the runner, under the cell's time limit (a
+    call past it is interrupted there, as nbgrader interrupts the test cell, and the namespace lives
+    on); what the student's code raises there comes back as the builtin exception of that name, so a
+    test cell's `except ValueError` works."""
 
-    def __init__(self, handle: Handle) -> None:
+    def __init__(self, handle: Handle, submission) -> None:
         self.handle = handle
+        self._submission = submission
 
     def __call__(self, *args, **kwargs):
         plain = [a.handle if isinstance(a, RunnerFunction) else a for a in args]
+        named = {k: v.handle if isinstance(v, RunnerFunction) else v for k, v in kwargs.items()}
         try:
-            return self.handle(*plain, **kwargs)
+            return self._submission.call_timed(self.handle, plain, named, PLAN["cell_seconds"])
         except StudentError as exc:
             raise _as_builtin(exc) from None
 

@@ -47,7 +47,7 @@ CASES = {
     # (os._exit), and a deleted grade cell, under nbgrader's default add_missing_cells=False ...
     "robust": [
         ("robust", ROBUST / "source.ipynb",
-         {s: ROBUST / f"{s}.ipynb" for s in ("solved", "hang", "exit", "deleted")}),
+         {s: ROBUST / f"{s}.ipynb" for s in ("solved", "hang", "hang_in_call", "exit", "deleted")}),
     ],
     # ... and with add_missing_cells=True, which puts the deleted grade cell back and runs it.
     "added": [("robust", ROBUST / "source.ipynb", {"deleted": ROBUST / "deleted.ipynb"})],
