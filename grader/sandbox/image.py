@@ -83,23 +83,24 @@ def variant_for(needs: tuple[str, ...] | list[str], gpu: bool = False) -> str:
     return "numpy"
 
 
-def base_tag(variant: str = "numpy") -> str:
+def base_tag(variant: str = "numpy", *, overrides: bool = True) -> str:
     """A variant's base: DL_GRADER_BASE (any image with python3 and numpy) or the debootstrapped one
-    for "numpy"; for the others DL_GRADER_<VARIANT>_BASE or the layer built on the numpy base."""
-    if override := os.environ.get("DL_GRADER_BASE" if variant == "numpy" else
-                                  f"DL_GRADER_{variant.upper()}_BASE"):
+    for "numpy"; for the others DL_GRADER_<VARIANT>_BASE or the layer built on the numpy base.
+    `overrides=False` names what would be built without those variables."""
+    if overrides and (override := os.environ.get("DL_GRADER_BASE" if variant == "numpy" else
+                                                 f"DL_GRADER_{variant.upper()}_BASE")):
         return override
     suite = os.environ.get("DEBIAN_SUITE", "bookworm").encode()
     if variant == "numpy":
         return f"{BASE_REPO}:{_digest(_sandbox_file('build-base.sh').read_bytes(), suite)}"
     if variant == "torch":
-        parts = [_sandbox_file("build-layer.sh").read_bytes(), base_tag().encode(), suite,
+        parts = [_sandbox_file("build-layer.sh").read_bytes(), base_tag(overrides=overrides).encode(), suite,
                  " ".join(TORCH_PACKAGES).encode(), TORCH_SMOKE.encode()]
         return f"{VARIANTS['torch'][1]}:{_digest(*parts)}"
     if variant == "cuda":
         from grader.sandbox.cuda import cuda_base_tag
 
-        return cuda_base_tag(base_tag())
+        return cuda_base_tag(base_tag(overrides=overrides))
     raise ValueError(f"unknown image variant {variant!r} (choose {', '.join(VARIANTS)})")
 
 
@@ -169,10 +170,15 @@ def _build_lock() -> Iterator[None]:
 
 def _current_tags() -> set[str]:
     """Every variant's current image and base tag: what pruning must keep."""
+    from grader.sandbox.cuda import libs_tag
+
     tags = set()
     for variant in VARIANTS:
         with contextlib.suppress(InfrastructureError, ImportError):
-            tags |= {image_tag(variant), base_tag(variant)}
+            # Also what is built without DL_GRADER_*_BASE: a run with an override must not prune it.
+            tags |= {image_tag(variant), base_tag(variant), base_tag(variant, overrides=False)}
+    with contextlib.suppress(InfrastructureError):
+        tags |= {libs_tag(base_tag()), libs_tag(base_tag(overrides=False))}
     return tags
 
 
@@ -181,7 +187,7 @@ def prune_old_images(client, keep: set[str]) -> list[str]:
     import docker
 
     removed = []
-    for repo in (name for pair in VARIANTS.values() for name in pair):
+    for repo in (*(name for pair in VARIANTS.values() for name in pair), "dl-grader-cuda-libs"):
         for image in client.images.list(name=repo):
             tags = [t for t in image.tags if t.split(":")[0] == repo]
             if tags and not set(image.tags) & keep:
@@ -367,7 +373,7 @@ def gpus() -> list[dict]:
 
 def ensure_cuda_image(client, *, log=None, wheels: Path | None = None) -> str:
     """The CUDA image, built when missing: its layer from PyPI's wheels (GBs), then the runner on top."""
-    from grader.sandbox.cuda import build_cuda_base
+    from grader.sandbox import cuda
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     tag, base = image_tag("cuda"), base_tag("cuda")
@@ -375,10 +381,13 @@ def ensure_cuda_image(client, *, log=None, wheels: Path | None = None) -> str:
         return tag
     with _build_lock():
         numpy_base = base_tag()
+        libs = cuda.libs_tag(numpy_base)
         if not _present(client, numpy_base):
             build_base(numpy_base, log=log)
+        if not _present(client, libs):
+            build_layer(numpy_base, libs, cuda.DEBS, cuda.DEBS_SMOKE, log=log)
         if not _present(client, base):
-            build_cuda_base(client, numpy_base, base, log=log, wheels=wheels)
+            cuda.build_cuda_base(client, libs, base, log=log, wheels=wheels)
         build_image(client, tag, log=log, variant="cuda")
         prune_old_images(client, keep=_current_tags())
     return tag

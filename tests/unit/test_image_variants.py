@@ -118,3 +118,17 @@ def test_the_local_runner_of_a_torch_step_has_torch():
     # What the jail shows of it: its installation, never the course's own checkout.
     course = str(image.SANDBOX_DIR.parent)
     assert found.paths and course not in found.paths
+
+
+def test_a_run_with_a_base_override_never_prunes_the_images_built_without_it(monkeypatch):
+    monkeypatch.delenv("DL_GRADER_TORCH_BASE", raising=False)
+    built = {image.base_tag("torch"), cuda.libs_tag(image.base_tag()), image.base_tag("cuda")}
+    monkeypatch.setenv("DL_GRADER_TORCH_BASE", "example/torch:1")
+    keep = image._current_tags()
+    assert built <= keep and "example/torch:1" in keep
+
+
+def test_the_cuda_layer_sits_on_a_debian_layer_with_the_wheels_cpp_runtime():
+    libs = cuda.libs_tag(image.base_tag())
+    assert libs.startswith("dl-grader-cuda-libs:") and "libstdc++6" in cuda.DEBS
+    assert cuda.dockerfile(libs).splitlines()[1] == f"FROM {libs}"
