@@ -119,5 +119,9 @@ def _force_remove(folder: Path) -> None:
 
 @functools.cache
 def sweep_once() -> int:
-    """remove_stale once per process (the first grade of a batch, or a one-off `grader grade`)."""
+    """remove_stale once per process (the first grade of a batch, or a one-off `grader grade`), and
+    start the janitor that removes this process's own leftovers if it is killed."""
+    from grader.janitor import ensure_janitor
+
+    ensure_janitor()
     return len(remove_stale())
