@@ -8,12 +8,15 @@ checks on its own side.
 
 Protocol: the runner answers one frame per request. It sends two frames unasked: `started` before any
 student code runs, then whether the modules imported. Requests: `call` (an API name or a handle), `getattr` (on a handle), `seed` (reseed the
-global generators before a test), `release`.
+global generators before a test), `release`. A `call`'s reply also names the arguments the call changed in
+place (`"mutated": ["scores", "params['W1']"]`); the judge decides whether that is allowed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import random
@@ -28,6 +31,13 @@ from grader import wire
 
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 4000
+# Arguments changed in place: arrays are kept as a copy while the call's copies stay under COPY_BYTES;
+# past that, a hash of at most SAMPLE_ITEMS evenly spaced elements (a change to a few entries of a huge
+# array can go unseen there; a whole-array `x -= x.mean()` cannot).
+COPY_BYTES = 1 << 26
+SAMPLE_ITEMS = 1 << 20
+MAX_WATCHED = 256  # arrays and containers looked at per call, and how deep into nested arguments
+MAX_DEPTH = 4
 
 
 class Runner:
@@ -39,6 +49,7 @@ class Runner:
         self.needs: list[str] = [str(n) for n in config.get("needs", [])]
         self.functions: dict[str, Any] = {}
         self.handles: dict[int, Any] = {}
+        self.mutated: list[str] = []  # what the last call changed in place, by argument name
 
     # -- loading --------------------------------------------------------------------------------------
     def load(self) -> dict:
@@ -66,11 +77,16 @@ class Runner:
     # -- serving --------------------------------------------------------------------------------------
     def handle(self, request: dict, blobs: list[bytes]) -> Any:
         op = request.get("op")
+        self.mutated = []
         if op == "call":
             target = self._target(request)
             args = wire.decode(request.get("args", []), blobs, on_handle=self._resolve)
             kwargs = wire.decode(request.get("kwargs", {"$d": []}), blobs, on_handle=self._resolve)
-            return target(*args, **kwargs)
+            named = name_arguments(target, args, kwargs)
+            before = snapshot(named)
+            result = target(*args, **kwargs)
+            self.mutated = changed(before)
+            return result
         if op == "getattr":
             return getattr(self._resolve(request), str(request["attr"]))
         if op == "seed":
@@ -99,6 +115,8 @@ class Runner:
 
     def reply(self, value: Any) -> tuple[dict, list[bytes]]:
         tree, blobs = wire.encode(value, on_object=self._store)
+        if self.mutated:
+            return {"ok": True, "value": tree, "mutated": self.mutated}, blobs
         return {"ok": True, "value": tree}, blobs
 
     def error_reply(self, exc: BaseException) -> tuple[dict, list[bytes]]:
@@ -108,6 +126,95 @@ class Runner:
         # The function ran; its result cannot cross. The judge words this type its own way.
         return {"ok": False, "error": {"type": wire.UNSENDABLE, "message": str(exc)[:MAX_MESSAGE],
                                        "traceback": ""}}, []
+
+
+def name_arguments(target: Any, args: list | tuple, kwargs: dict) -> list[tuple[str, Any]]:
+    """Each argument with the name the function's signature gives it (`scores`), else `argument 2`."""
+    try:
+        bound = inspect.signature(target).bind(*args, **kwargs)
+    except (TypeError, ValueError):  # no signature, or a call the function will refuse anyway
+        return [(f"argument {i + 1}", a) for i, a in enumerate(args)] + [(str(k), v) for k, v in kwargs.items()]
+    named: list[tuple[str, Any]] = []
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            named += [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            named += [(str(k), v) for k, v in value.items()]
+        else:
+            named.append((name, value))
+    return named
+
+
+def snapshot(named: list[tuple[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """(label, object, fingerprint) for each array and dict/list found in the arguments, before a call."""
+    out: list[tuple[str, Any, Any]] = []
+    budget = [COPY_BYTES]
+
+    def walk(label: str, value: Any, depth: int) -> None:
+        if len(out) >= MAX_WATCHED:
+            return
+        if isinstance(value, np.ndarray):
+            copy = value.nbytes <= budget[0]
+            budget[0] -= value.nbytes if copy else 0
+            out.append((label, value, _fingerprint(value, copy)))
+        elif isinstance(value, (dict, list)) and depth < MAX_DEPTH:
+            out.append((label, value, _members(value)))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, member in list(items)[:MAX_WATCHED]:
+                walk(f"{label}[{key!r}]", member, depth + 1)
+        elif isinstance(value, tuple) and depth < MAX_DEPTH:
+            for i, member in enumerate(value[:MAX_WATCHED]):
+                walk(f"{label}[{i}]", member, depth + 1)
+
+    for name, value in named:
+        walk(name, value, 0)
+    return out
+
+
+def changed(before: list[tuple[str, Any, Any]]) -> list[str]:
+    """The labels whose array contents, or whose container's members, differ from the snapshot."""
+    out: list[str] = []
+    for label, value, print_before in before:
+        if isinstance(value, np.ndarray):
+            now = _fingerprint(value, isinstance(print_before[-1], np.ndarray))
+        else:
+            now = _members(value)
+        if not _same(print_before, now):
+            out.append(label)
+    return out
+
+
+def _fingerprint(array: np.ndarray, copy: bool) -> tuple:
+    """Shape, dtype and contents: a copy of the array, or a hash of a sample of its elements."""
+    head = (array.shape, array.dtype.str)
+    if array.dtype.hasobject:  # wire never sends these; a handle's own object array is not looked into
+        return (*head, None)
+    if copy:
+        return (*head, array.copy())
+    flat = array.reshape(-1)
+    sample = np.ascontiguousarray(flat[::max(1, flat.size // SAMPLE_ITEMS)])
+    return (*head, hashlib.blake2b(sample.view(np.uint8).data, digest_size=16).digest())
+
+
+def _members(container: dict | list) -> tuple:
+    """Which objects a dict or list holds (by identity): a replaced, added or removed entry shows."""
+    if isinstance(container, dict):
+        return tuple((repr(k), id(v)) for k, v in container.items())
+    return tuple(id(v) for v in container)
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if isinstance(x, np.ndarray):
+            # Bytewise, so NaN stays equal to NaN and -0.0 to itself; shape and dtype are compared above.
+            if not isinstance(y, np.ndarray) or x.tobytes() != y.tobytes():
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 def seed_everything(seed: int) -> None:

@@ -39,6 +39,8 @@ class AssignmentSpec:
     gpu: bool | str = False  # True: must have one; "optional": one when the machine has one
     needs: tuple[str, ...] = ()
     max_kb: int = 512
+    # [api] mutates: API functions whose contract lets them change their arguments in place.
+    mutates: tuple[str, ...] = ()
     course: Path = field(default=Path("."))
 
     @property
@@ -82,7 +84,13 @@ def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
     _known(files, FILES_KEYS, f"{where} [files]")
     runtime = data.get("runtime", {})
     _known(runtime, RUNTIME_KEYS, f"{where} [runtime]")
-    api = _api(data.get("api"), where)
+    api_table = data.get("api")
+    api_table = {k: v for k, v in api_table.items() if k != "mutates"} if isinstance(api_table, dict) else None
+    mutates = _mutates(data["api"].get("mutates", []) if api_table is not None else [], where)
+    api = _api(api_table, where)
+    unknown = [n for n in mutates if not any(n in names for names in api.values())]
+    if unknown:
+        raise SpecError(f"{where}: [api] mutates names {', '.join(unknown)}, which no [api] file lists")
     required = tuple(_typed(files, "required", list, where, default=list(api)))
     for name in (*required, *api):
         if not FILENAME.match(name):
@@ -99,6 +107,7 @@ def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
         gpu=_gpu(runtime, where),
         needs=tuple(_typed(runtime, "needs", list, where, default=[])),
         max_kb=_typed(files, "max_kb", int, where, default=512),
+        mutates=mutates,
     )
 
 
@@ -137,6 +146,12 @@ def _api(table: Any, where: str) -> dict[str, list[str]]:
         if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier() for n in names):
             raise SpecError(f"{where}: [api] {filename!r} must be a list of function names")
     return {k: list(v) for k, v in table.items()}
+
+
+def _mutates(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(n, str) and n.isidentifier() for n in value):
+        raise SpecError(f"{where}: [api] mutates must be a list of function names")
+    return tuple(value)
 
 
 def _limits(table: dict, where: str) -> Limits:

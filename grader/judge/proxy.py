@@ -2,7 +2,9 @@
 
 `RunnerSession` owns one submission's runner: it starts it on first use, restarts it after a death,
 keeps the per-call and per-submission time budgets, and turns every way a call can go wrong into a
-`Verdict`. `SubmissionProxy` and `Handle` are the thin objects tests touch. A handle (a student object
+`Verdict`, including an API function that changed its arguments in place (which the runner reports)
+unless the assignment's `[api] mutates` allows it. `SubmissionProxy` and `Handle` are the thin objects
+tests touch. A handle (a student object
 that is not plain data) can be called and its attributes read, but it cannot be compared, hashed,
 iterated or used as a truth value: an object that claims to equal anything never reaches a check.
 """
@@ -15,21 +17,26 @@ from typing import Any
 
 from grader import wire
 from grader.errors import InfrastructureError
-from grader.judge.verdicts import BadValue, CallTimeout, NotRun, RunnerDied, StudentError, Verdict
+from grader.judge.verdicts import (BadValue, CallTimeout, MutatedArgument, NotRun, RunnerDied, StudentError,
+                                   Verdict)
 from grader.sandbox import Backend, Limits, RunnerProcess
 
 MAX_RESTARTS = 25
 # From process start to the runner's first frame, before any student code: Python and numpy loading.
 STARTUP_SECONDS = 60
+# What of the runner's "mutated" list is believed: a few short names (the runner is untrusted).
+MAX_MUTATED, MAX_LABEL = 8, 80
 
 
 class RunnerSession:
     """One submission's runner, from the judge's side."""
 
     def __init__(self, backend: Backend | None, limits: Limits, api: dict[str, list[str]], *,
-                 seed: int, invalid: str | None = None) -> None:
+                 seed: int, invalid: str | None = None, mutates: tuple[str, ...] = ()) -> None:
         self.backend, self.limits, self.seed = backend, limits, seed
         self.names = {name for names in api.values() for name in names}
+        self.mutates = set(mutates)  # API functions allowed to change their arguments in place
+        self.mutated: list[str] = []  # what the last call changed in place, as the runner reported it
         self.process: RunnerProcess | None = None
         self.info: dict = {}
         self.missing: set[str] = set()
@@ -66,13 +73,17 @@ class RunnerSession:
             raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
         if self._ensure_running() and name in self.missing:
             self._fail(NotRun(f"the submission does not define {name}()"))
-        return self.call(f"{name}()", {"op": "call", "name": name}, args, kwargs)
+        value = self.call(f"{name}()", {"op": "call", "name": name}, args, kwargs)
+        if self.mutated and name not in self.mutates:
+            self._fail(MutatedArgument(f"{name}()", self.mutated))
+        return value
 
     def _request(self, message: dict, blobs: list[bytes], label: str) -> Any:
         process = self.process
         assert process is not None
         seconds = self._seconds_left(self.call_seconds)
         started = time.monotonic()
+        self.mutated = []
         try:
             process.channel.send(message, blobs, deadline=started + seconds)
             reply, out = process.channel.receive(deadline=started + seconds)
@@ -92,6 +103,7 @@ class RunnerSession:
         if not reply.get("ok"):
             # Not sticky: a test may expect the student's code to raise (checks.assert_raises).
             raise StudentError(label, reply.get("error") or {})
+        self.mutated = _mutated(reply.get("mutated"))
         try:
             return wire.decode(reply.get("value"), out, on_handle=lambda tag: Handle(self, tag))
         except wire.WireError as exc:
@@ -185,6 +197,14 @@ def derive_seed(base: int, nodeid: str) -> int:
     """A seed per test, fixed by the assignment's seed and the test's id: order and restarts don't matter."""
     digest = hashlib.sha256(f"{base}:{nodeid}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def _mutated(value: Any) -> list[str]:
+    """The argument names a reply says were changed in place, as short plain strings."""
+    if not isinstance(value, list):
+        return []
+    names = [v[:MAX_LABEL] for v in value if isinstance(v, str) and v.isprintable()][:MAX_MUTATED]
+    return names or (["an argument"] if value else [])
 
 
 def _handle_tag(value: Any) -> dict:

@@ -40,7 +40,8 @@ def run_job(job: dict) -> dict:
     if job.get("workspace"):
         config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
         backend = make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True))
-    session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"))
+    session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
+                            mutates=spec.mutates)
     plugin = JudgePlugin(spec, session)
     try:
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)

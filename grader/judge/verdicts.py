@@ -40,6 +40,19 @@ class JudgeLimit(Verdict):
     (e.g. arrays that broadcast into something huge): that test's failure, never an infra_error."""
 
 
+class MutatedArgument(Verdict):
+    """The student's function changed an argument the caller passed, in place (the runner saw it)."""
+
+    status = "failed"
+
+    def __init__(self, function: str, arguments: list[str]) -> None:
+        self.arguments = arguments
+        names = ", ".join(f"`{a}`" for a in arguments)
+        noun = "argument" if len(arguments) == 1 else "arguments"
+        super().__init__(f"{function} changed its {noun} {names} in place; return new arrays instead, "
+                         "the caller's data must stay as it was")
+
+
 class StudentError(Verdict):
     """The student's code raised. `type_name` lets a test expect a particular exception."""
 
