@@ -328,7 +328,7 @@ def test_feedback_page_is_the_students_copy(world, tmp_path):
     link = world["links"]["carol"]
     status, page = service.get(link.split(str(service.port), 1)[1])
     assert status == 200 and b"Score: 18 / 38 points" in page
-    assert b"Hidden test: its details are not shown." in page
+    assert b"Hidden test (its inputs and values are not shown): " in page  # a hint, never the values
     dom = chromium_url(link, tmp_path)
     assert 'id="score"' in dom and "18 / 38" in dom
     assert service.get("/feedback/not-a-real-link")[0] == 404

@@ -15,6 +15,7 @@ import pytest
 
 from grader import cli
 from grader.errors import InfrastructureError
+from grader.report.views.hidden import student_names
 from grader.report.views.prairielearn import MAX_BYTES, to_prairielearn
 from grader.report.write import validate_report
 from tests.conftest import COURSE
@@ -67,7 +68,7 @@ def test_results_follow_the_documented_schema(graded):
     assert results["gradable"] is True
     assert results["score"] == pytest.approx(graded["score"] / graded["max_score"])
     assert [(t["name"], t["points"], t["max_points"]) for t in results["tests"]] == \
-        [(t["name"], t["score"], t["max_score"]) for t in graded["tests"]]
+        [(n, t["score"], t["max_score"]) for n, t in zip(student_names(graded["tests"]), graded["tests"])]
     hidden = {t["message"] for t in graded["tests"] if t["visibility"] == "hidden" and t["message"]}
     visible = {t["message"] for t in graded["tests"] if t["visibility"] == "visible"}
     assert hidden - visible and not any(m in json.dumps(results) for m in hidden - visible)

@@ -69,8 +69,8 @@ def test_junit_parsed_back(report, tmp_path):
     assert len(cases) == len(report["tests"])
     lost = sum(1 for t in report["tests"] if t["status"] != "passed")
     assert sum(1 for c in cases if not c.is_passed) == lost
-    for case, test in zip(cases, report["tests"]):
-        assert test["name"].endswith(case.name)
+    for case, test in zip(cases, report["tests"]):  # a hidden case's parametrize id is not shown
+        assert test["name"].split("[")[0].endswith(case.name.split(" (case ")[0])
         if test["status"] == "failed":
             assert isinstance(case.result[0], junitparser.Failure)
     assert not any(m in path.read_text() for m in _hidden_messages(report))

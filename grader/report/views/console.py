@@ -1,7 +1,12 @@
-"""The report as text for a terminal: what `grader check` prints to a student."""
+"""The report as text for a terminal: what `grader check` prints to a student.
+
+The student's copy lists the visible tests; of the hidden ones that lost points, only each test
+function's name and its hint, one line per identical message (grader.report.views.hidden).
+"""
 
 from __future__ import annotations
 
+from grader.report.views.hidden import student_message, student_name
 from grader.report.views.textsafe import escape_strings
 
 SYMBOL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_run": "NOT RUN"}
@@ -22,6 +27,8 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
         if test["status"] != "passed":
             lines.extend(f"           {line}" for line in test["message"].splitlines())
     hidden = len(report["tests"]) - len(tests)
+    if hidden:
+        lines.extend(_hidden_failures(report["tests"], color))
     score = "no score" if report["score"] is None else \
         f"{sum(t['score'] for t in tests):g}/{sum(t['max_score'] for t in tests):g}"
     lines.append(f"Score: {score}" + (f" ({hidden} hidden tests not shown)" if hidden else ""))
@@ -32,3 +39,22 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
         lines.append(f"Your code printed{cut}:")
         lines.extend(f"  | {line}" for line in report["output"]["text"].splitlines()[-20:])
     return "\n".join(lines) + "\n"
+
+
+def _hidden_failures(tests: list[dict], color: bool) -> list[str]:
+    """One entry per hidden test function and message among the hidden tests that lost points."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for test in tests:
+        if test["visibility"] == "hidden" and test["status"] != "passed":
+            key = (student_name(test["name"]), test["status"], student_message(test))
+            groups.setdefault(key, []).append(test)
+    lines = []
+    for (name, status, message), members in groups.items():
+        label = SYMBOL[status]
+        if color:
+            label = f"\033[31m{label}\033[0m"
+        cases = f" ({len(members)} cases)" if len(members) > 1 else ""
+        lost = sum(t["max_score"] - t["score"] for t in members)
+        lines.append(f"  {label:<8} {name}{cases}  [-{lost:g} hidden]")
+        lines.extend(f"           {line}" for line in message.splitlines())
+    return lines

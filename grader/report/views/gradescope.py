@@ -1,7 +1,8 @@
 """A report as Gradescope's autograder `results.json`: a pure function, it writes nothing.
 
-Visible tests keep their message; hidden tests show their name and score once grades are published,
-never their message (that would leak what the hidden tests check). What the student's code printed is
+Visible tests keep their message; hidden tests show their name (without a parametrize id) and score
+once grades are published, and of their message only the hint that names the mistake, never the values
+(grader.report.views.hidden). What the student's code printed is
 left out: hidden tests call that code too, so its prints can echo hidden inputs. A report without a
 score (infra_error: the grader failed; skipped: the sandbox lacks a module) must never become a zero on
 Gradescope, so it is refused here. Students read every string here, so the grading machine's paths
@@ -11,11 +12,11 @@ are cut to their last part (grader.report.views.redact).
 from __future__ import annotations
 
 from grader.errors import InfrastructureError
+from grader.report.views.hidden import student_message, student_names
 from grader.report.views.redact import strip_paths
 
 # Our visibilities -> Gradescope's ("visible", "hidden", "after_due_date", "after_published").
 VISIBILITY = {"visible": "visible", "hidden": "after_published"}
-HIDDEN_MESSAGE = "Hidden test: its details are not shown."
 
 
 def to_gradescope(report: dict) -> dict:
@@ -35,7 +36,8 @@ def to_gradescope(report: dict) -> dict:
         # Gradescope takes the total from `score`; the maximum is the sum of the tests' max_score.
         "extra_data": {"max_score": report["max_score"], "status": report["status"],
                        "grader_version": report["grader_version"]},
-        "tests": [_test(t, number) for number, t in enumerate(report["tests"], 1)],
+        "tests": [_test(t, number, name) for number, (t, name)
+                  in enumerate(zip(report["tests"], student_names(report["tests"])), 1)],
     }
 
 
@@ -46,11 +48,11 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _test(test: dict, number: int) -> dict:
+def _test(test: dict, number: int, name: str) -> dict:
     hidden = test["visibility"] == "hidden"
-    output = HIDDEN_MESSAGE if hidden else (strip_paths(test["message"]) or "passed")
+    output = student_message(test) if hidden else (strip_paths(test["message"]) or "passed")
     return {
-        "name": test["name"],
+        "name": name,
         "number": str(number),
         "score": test["score"],
         "max_score": test["max_score"],

@@ -5,7 +5,8 @@ shows points earned per test group, and each test's figures (learning curves, a 
 reconstructed digits) are drawn beside it; figures are shown for hidden tests too, so a test author
 attaches only what a student may see. Nothing is fetched from the network (a Content-Security-Policy
 forbids it), every string from the report is escaped, and hidden tests' messages are never shown
-unless `show_hidden` (the instructor's copy). Nor is what the student's code printed: hidden tests call
+unless `show_hidden` (the instructor's copy): the student's copy shows a hidden failure's hint and its
+test's name without the parametrize id (grader.report.views.hidden). Nor is what the student's code printed: hidden tests call
 that code too, so its prints can echo hidden inputs; only the instructor's copy shows it. The student's
 copy names no path of the grading machine (grader.report.views.redact), only the submission's own.
 """
@@ -17,6 +18,7 @@ from collections import OrderedDict
 
 from grader.report.views.console import SYMBOL
 from grader.report.views.gradebook import Override, number
+from grader.report.views.hidden import student_message, student_names
 from grader.report.views.plots import figure_html
 from grader.report.views.redact import strip_paths
 
@@ -78,16 +80,18 @@ def ordered_tests(report: dict) -> list[dict]:
 
 def _tests(report: dict, show_hidden: bool) -> str:
     items = []
+    names = {id(t): n for t, n in zip(report["tests"], student_names(report["tests"]))}
     for test in ordered_tests(report):
         status = test["status"]
         secret = test["visibility"] == "hidden" and not show_hidden
         message = "" if status == "passed" else \
-            ("Hidden test: its details are not shown." if secret else
+            (student_message(test) if secret else
              test["message"] if show_hidden else strip_paths(test["message"]))
+        name = names[id(test)] if secret else test["name"]
         items.append(
             f'<li class="test {status}" data-status="{status}" style="border-color:{COLORS[status]}">'
             f'<span class="status" style="color:{COLORS[status]}">{SYMBOL[status]}</span>'
-            f'<code>{html.escape(test["name"])}</code>'
+            f'<code>{html.escape(name)}</code>'
             f'<span class="pts">{test["score"]:g} / {test["max_score"]:g}</span>'
             + (f"<pre>{html.escape(message)}</pre>" if message else "")
             + "".join(figure_html(f) for f in test.get("figures", [])) + "</li>")

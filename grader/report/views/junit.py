@@ -2,7 +2,8 @@
 
 One <testsuite> per report, one <testcase> per test: `failed` is a <failure>, `error` and `timeout`
 are <error>, `not_run` is <skipped>. Points go in each case's properties. Hidden tests' messages are
-left out unless `show_hidden` (students read CI logs), and so are the grading machine's paths.
+left out unless `show_hidden` (students read CI logs), all but a failure's hint, and so are their
+parametrize ids (grader.report.views.hidden) and the grading machine's paths.
 Characters XML cannot carry are replaced.
 
 A report that was not graded normally is one case, never a row of skipped tests a CI would show as
@@ -16,10 +17,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from grader.report.views.hidden import student_message, student_names
 from grader.report.views.redact import strip_paths
 
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-HIDDEN_MESSAGE = "hidden test: details are not shown"
 # A report that was not graded normally becomes one case with this tag.
 NOT_GRADED = {"invalid_submission": "error", "infra_error": "error", "skipped": "skipped"}
 NOT_GRADED_WHY = {
@@ -68,7 +69,8 @@ def _suite_attributes(report: dict) -> dict[str, str]:
 def _cases(report: dict, show_hidden: bool) -> list[ET.Element]:
     """One case per test for a graded report; one case naming the reason for any other."""
     if report["status"] == "graded":
-        return [_case(test, show_hidden) for test in report["tests"]]
+        names = [t["name"] for t in report["tests"]] if show_hidden else student_names(report["tests"])
+        return [_case(test, name, show_hidden) for test, name in zip(report["tests"], names)]
     status = report["status"]
     reason = report["reason"] or status
     reason = reason if show_hidden else strip_paths(reason)
@@ -83,16 +85,16 @@ def _cases(report: dict, show_hidden: bool) -> list[ET.Element]:
     return [case]
 
 
-def _case(test: dict, show_hidden: bool) -> ET.Element:
-    path, _, name = test["name"].rpartition("::")
+def _case(test: dict, full_name: str, show_hidden: bool) -> ET.Element:
+    path, _, name = full_name.rpartition("::")
     classname = path.removesuffix(".py").replace("/", ".") or "tests"
-    case = ET.Element("testcase", classname=_clean(classname), name=_clean(name or test["name"]),
+    case = ET.Element("testcase", classname=_clean(classname), name=_clean(name or full_name),
                       time=f"{test['duration']:.3f}", file=_clean(path))
     props = ET.SubElement(case, "properties")
     for key in ("score", "max_score", "visibility"):
         ET.SubElement(props, "property", name=key, value=str(test[key]))
     message = test["message"] if show_hidden else \
-        (strip_paths(test["message"]) if test["visibility"] == "visible" else HIDDEN_MESSAGE)
+        (strip_paths(test["message"]) if test["visibility"] == "visible" else student_message(test))
     tag = {"failed": "failure", "error": "error", "timeout": "error", "not_run": "skipped"}.get(test["status"])
     if tag:
         first = message.splitlines()[0] if message.strip() else test["status"]

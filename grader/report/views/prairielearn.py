@@ -2,8 +2,8 @@
 
 PrairieLearn's documented fields: `gradable`, `score` in [0, 1], `message`, `output`, and `tests`
 with name, description, points, max_points, message, output (and `images`), the whole file under
-1 MB. The same student policy as the Gradescope view: hidden tests show their name and points, never
-their message; what the code printed is left out (hidden tests call that code too); the grading
+1 MB. The same student policy as the Gradescope view: hidden tests show their name (without a
+parametrize id), points and hint, never the rest of their message (grader.report.views.hidden); what the code printed is left out (hidden tests call that code too); the grading
 machine's paths are cut (grader.report.views.redact).
 
 An `invalid_submission` is `gradable: false` with the reason in `format_errors`: PrairieLearn's own
@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 
 from grader.errors import InfrastructureError
+from grader.report.views.hidden import student_message, student_names
 from grader.report.views.redact import strip_paths
 
 MAX_BYTES = 1_000_000  # PrairieLearn: "this file should be limited to 1 MB"
-HIDDEN_MESSAGE = "Hidden test: its details are not shown."
 # Per-test text is cut to these lengths first, then dropped, until the file fits under MAX_BYTES.
 TEXT_CAPS = (4000, 500, 0)
 
@@ -50,19 +50,19 @@ def _results(report: dict, cap: int) -> dict:
         "score": min(1.0, max(0.0, score)),
         "message": f"{report['assignment']['title']}: {report['score']:g}/{report['max_score']:g} points",
         "output": "",
-        "tests": [_test(t, cap) for t in report["tests"]],
+        "tests": [_test(t, name, cap) for t, name in zip(report["tests"], student_names(report["tests"]))],
     }
 
 
-def _test(test: dict, cap: int) -> dict:
+def _test(test: dict, name: str, cap: int) -> dict:
     hidden = test["visibility"] == "hidden"
-    text = HIDDEN_MESSAGE if hidden else strip_paths(test["message"])
+    text = student_message(test) if hidden else strip_paths(test["message"])
     first = text.splitlines()[0] if text.strip() else ("passed" if test["status"] == "passed" else test["status"])
     return {
-        "name": test["name"],
+        "name": name,
         "description": f"{test['status'].replace('_', ' ')} ({test['visibility']} test)",
         "points": test["score"],
         "max_points": test["max_score"],
         "message": first[:max(cap, 200)],
-        "output": "" if hidden else text[:cap],
+        "output": text[:cap],
     }
