@@ -151,7 +151,7 @@ def test_every_command_has_worked_examples_and_every_argument_a_description():
 
     walk(_parser(), "")
     assert ours <= set(found)
-    for name in ours:
+    for name in found:  # every command, including those other modules register
         parser = found[name]
         epilog = parser.epilog or ""
         assert "examples:\n  " in epilog and "grader " in epilog, f"`grader {name} --help` has no examples"

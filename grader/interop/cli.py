@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _similarity(sub)
 
 
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _gradescope(sub: argparse._SubParsersAction) -> None:
     group = sub.add_parser(
         "gradescope", help="package an assignment as a Gradescope autograder zip; grade inside it",
@@ -30,15 +34,23 @@ def _gradescope(sub: argparse._SubParsersAction) -> None:
                "  grader --course /autograder/source/course gradescope run 05-backprop \\\n"
                "      --submission /autograder/submission --results /autograder/results/results.json")
     commands = group.add_subparsers(title="gradescope commands", metavar="COMMAND")
-    p = commands.add_parser("package", help="write autograder.zip: setup.sh, run_autograder, grader, assignment")
-    p.add_argument("assignment")
+    p = commands.add_parser("package", help="write autograder.zip: setup.sh, run_autograder, grader, assignment",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_examples(
+                                "grader gradescope package 05-backprop --out autograder.zip",
+                                "grader --course ~/course gradescope package mnist-mlp --out mlp.zip"))
+    p.add_argument("assignment", help="assignment id or short name, e.g. 05-backprop or backprop")
     p.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
     p.set_defaults(run=_cmd_package)
     p = commands.add_parser("run", help="grade one submission into Gradescope's results.json "
-                                        "(what run_autograder calls)")
-    p.add_argument("assignment")
-    p.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
-    p.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+                                        "(what run_autograder calls)",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_examples(
+                                "grader gradescope run 05-backprop   # in Gradescope's container",
+                                "grader gradescope run backprop --submission ~/alice --results /tmp/r.json"))
+    p.add_argument("assignment", help="assignment id or short name, e.g. 05-backprop or backprop")
+    p.add_argument("--submission", type=Path, default=Path("/autograder/submission"),
+                   help="the student's files (default: Gradescope's /autograder/submission)")
+    p.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"),
+                   help="where results.json goes (default: Gradescope's /autograder/results/results.json)")
     p.set_defaults(run=_cmd_run)
     group.set_defaults(run=lambda args: group.print_help() or USAGE)
 
@@ -79,13 +91,18 @@ def _prairielearn(sub: argparse._SubParsersAction) -> None:
                "  python3 -m grader --course /grade/serverFilesCourse/course prairielearn run 05-backprop\n"
                "  grader prairielearn convert reports/alice.json --out results.json")
     commands = group.add_subparsers(title="prairielearn commands", metavar="COMMAND")
-    p = commands.add_parser("run", help="grade ROOT/student, write ROOT/results/results.json")
-    p.add_argument("assignment")
+    p = commands.add_parser("run", help="grade ROOT/student, write ROOT/results/results.json",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_examples(
+                                "grader prairielearn run 05-backprop   # in the external grader image",
+                                "grader prairielearn run backprop --root /tmp/job   # a job folder of your own"))
+    p.add_argument("assignment", help="assignment id or short name, e.g. 05-backprop or backprop")
     p.add_argument("--root", type=Path, default=Path("/grade"), help="PrairieLearn's job folder (default /grade)")
     p.set_defaults(run=_cmd_pl_run)
-    p = commands.add_parser("convert", help="one report as PrairieLearn's results.json")
-    p.add_argument("report", type=Path)
-    p.add_argument("--out", type=Path, required=True)
+    p = commands.add_parser("convert", help="one report as PrairieLearn's results.json",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_examples(
+                                "grader prairielearn convert reports/alice.json --out results.json"))
+    p.add_argument("report", type=Path, help="a JSON report written by `grader grade`")
+    p.add_argument("--out", type=Path, required=True, help="the results.json to write")
     p.set_defaults(run=_cmd_pl_convert)
     group.set_defaults(run=lambda args: group.print_help() or USAGE)
 
@@ -128,7 +145,7 @@ def _similarity(sub: argparse._SubParsersAction) -> None:
                "  grader similarity 05-backprop submissions/ --out similarity.html\n"
                "  grader similarity 05-backprop reports/05-backprop/ subs/*.zip --out similarity.html\n"
                "  # reports alone give exact duplicates (their sha256); submissions also near ones")
-    p.add_argument("assignment")
+    p.add_argument("assignment", help="assignment id or short name whose starter code is not counted as shared")
     p.add_argument("paths", nargs="+", type=Path, metavar="REPORT_OR_SUBMISSION",
                    help="reports (*.json or folders of them), submissions, or folders of submissions")
     p.add_argument("--out", type=Path, required=True, help="the HTML page to write")

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="the settings file (default: COURSE/course.toml)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: "
                                                        "put a TLS reverse proxy in front)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default: 8000)")
     p.add_argument("--sandbox", choices=["auto", "local", "docker"],
                    help="where student code runs (default: course.toml's, else auto)")
     p.add_argument("--cluster", metavar="ADDRESS",
