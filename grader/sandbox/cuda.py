@@ -51,11 +51,15 @@ def libs_tag(numpy_base: str) -> str:
 
 
 def cuda_base_tag(numpy_base: str) -> str:
-    """`dl-grader-cuda-base:<hash of the torch spec, the CUDA version, this module and the numpy base>`."""
+    """`dl-grader-cuda-base:<hash of what makes the layer>`: the wheels asked for and for which platform,
+    the Dockerfile (its base, the libs layer, included) and the unpacking; not this module's prose, so
+    an edited comment never throws away a 5 GB layer."""
+    import inspect
+
     from grader.sandbox.image import VARIANTS, _digest
 
-    parts = [TORCH_SPEC.encode(), CUDA_VERSION.encode(), Path(__file__).read_bytes(),
-             libs_tag(numpy_base).encode()]
+    parts = [TORCH_SPEC.encode(), " ".join(PLATFORM).encode(), dockerfile(libs_tag(numpy_base)).encode(),
+             inspect.getsource(unpack).encode()]
     return f"{VARIANTS['cuda'][1]}:{_digest(*parts)}"
 
 
