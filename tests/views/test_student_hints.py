@@ -101,3 +101,20 @@ def test_the_student_copy_of_an_example_mistake_names_it(reports, example, mista
     # the instructor's copy keeps the argument's name, which the student's copy leaves out
     if example == "softmax-shift-in-place":
         assert "`scores`" in to_text(report, show_hidden=True)
+
+
+@pytest.mark.parametrize("message, shown", [
+    ("loss: got 2.5, expected 1.25 (relative error 1.0e+00). The loss is wrong at the gradient check's inputs, "
+     "so the gradient check of dW cannot be trusted yet: fix the loss first.",
+     "loss: the value is not the expected one. The loss is wrong at the gradient check's inputs, so the "
+     "gradient check of dW cannot be trusted yet: fix the loss first."),
+    ("predictions: accuracy 89.80% on 10000 held-out examples, needs at least 95.00%. On its own training "
+     "digits it reaches only 90.1%: the network underfits",
+     "predictions: accuracy 89.80% on 10000 held-out examples, needs at least 95.00%."),
+    ("dW: relative error 1.0e+00 against the numerical gradient (needs < 1e-05); worst at [2]: got 9.83144, "
+     "numerical 1.63857. Hint: divide by N", "dW: it does not match the numerical gradient. Hint: divide by N"),
+    ("out: shape (7, 3), expected (3, 7). It looks transposed.", "out: the shape is wrong. It looks transposed."),
+    ("the cost went up during gradient descent", ""),
+])
+def test_what_the_student_reads_of_each_kind_of_check(message, shown):
+    assert student_hint(_hidden(message)) == shown

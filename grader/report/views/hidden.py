@@ -29,7 +29,15 @@ _HEADS = (
     (re.compile(_NAME + r": \d+ of \d+ values are NaN or infinite "), "{name}: some values are NaN or infinite."),
     (re.compile(_NAME + r": dtype (\w+), expected (\w+)$"), "{name}: dtype {1}, expected {2}."),
     (re.compile(_NAME + r": expected a numpy array, got "), "{name}: expected a numpy array."),
+    (re.compile(_NAME + r": relative error \S+ against the numerical gradient "),
+     "{name}: it does not match the numerical gradient."),
+    # The student's own accuracy and the bar (both in the README's terms), not a hidden value.
+    (re.compile(_NAME + r": (accuracy [\d.]+% on \d+ held-out examples, needs at least [\d.]+%)"),
+     "{name}: {1}."),
 )
+# grader.judge.gradcheck.check_forward_value's blame: which forward value to fix first.
+_BLAME = re.compile(r"[A-Z][^.\n]{0,80} is wrong at the gradient check's inputs, so the gradient check of "
+                    r"[^.\n]{1,80} cannot be trusted yet: fix [^.\n]{1,80} first\.")
 # Sentences grader.judge.checks.assert_shape adds: they name a mistake and carry no value.
 _SENTENCES = ("It looks transposed.", "It has one entry per example: should it be summed over the batch "
               "axis (axis=0)?", "The number of elements is right; check the reshape or the axis order.")
@@ -60,7 +68,9 @@ def student_hint(test: dict) -> str:
     if mutation:
         return (f"{mutation.group(1)} changed an argument in place; return new arrays instead, the "
                 "caller's data must stay as it was")
-    parts = [_head(message), *[s for s in _SENTENCES if s in message], _hint(message)]
+    blame = _BLAME.search(message)
+    parts = [_head(message), *[s for s in _SENTENCES if s in message], blame.group(0) if blame else "",
+             _hint(message)]
     text = " ".join(p for p in parts if p)
     if len(text) > MAX_HINT:
         text = text[:MAX_HINT].rsplit(" ", 1)[0] + " ..."
