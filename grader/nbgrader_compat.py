@@ -246,7 +246,9 @@ def _assignment(tmp: Path, plan: dict, label: str):
                         {**LIMITS, "call_seconds": plan["cell_seconds"] + CALL_MARGIN}.items())
     (root / "assignment.toml").write_text(
         f'schema = 1\ntitle = {json.dumps(notebook_title(label, plan))}\npoints = {points!r}\n'
+        # mutates: a test cell's arguments may change in place, as in nbgrader's own kernel
         f'[files]\nrequired = ["{CELL_FILE}"]\n[api]\n"{CELL_FILE}" = {json.dumps(CELL_API)}\n'
+        f"mutates = {json.dumps(CELL_API)}\n"
         f"[limits]\n{limits}\n[runtime]\nseed = 0\n")
     return load_spec(root, course=tmp / "course")
 
