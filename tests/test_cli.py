@@ -103,7 +103,9 @@ def test_the_student_wheel_holds_the_grader_and_only_what_check_needs(tmp_path):
     assert not [r for r in requires if r.startswith(("nbgrader", "docker", "rich"))], requires
     assert "grader = grader.cli:main" in entry
     assert {"grader/cli.py", "grader/judge/plugin.py", "grader/report/report.schema.json"} <= set(names)
-    assert not [n for n in names if "hidden" in n or "solution" in n or n.startswith(("assignments", "examples"))]
+    # Only the grader package and the wheel's metadata: no test, solution, assignment or example.
+    assert not [n for n in names if not n.startswith(("grader/", "dl_grader-"))], names
+    assert not [n for n in names if n.startswith("grader/") and not n.endswith((".py", ".json", ".html"))]
     assert all(n in record for n in names)
 
 
