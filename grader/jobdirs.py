@@ -31,11 +31,12 @@ def process_start(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None if not _exists(pid) else ""
+        return None if not pid_exists(pid) else ""
     return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the name before ')' may hold spaces
 
 
-def _exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """Whether a process `pid` exists on this host (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -407,22 +407,12 @@ def remove_stale_containers(client) -> int:
     for container in stale:
         owner = container.labels.get(f"{LABEL}.owner", "")
         host, _, pid = owner.rpartition(":")
-        if host != HOST or not pid.isdigit() or _alive(int(pid)):
+        if host != HOST or not pid.isdigit() or jobdirs.pid_exists(int(pid)):
             continue
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DockerBackend:
