@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 GRADER  := .venv/bin/grader
 JOBS    ?= 2
 
-.PHONY: help install grade test validate mutants bench-startup clean
+.PHONY: help install grade test test-fast validate mutants bench-startup clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 16
@@ -32,10 +32,13 @@ install: .venv/.installed  ## create .venv with the grader and its dependencies
 grade: install  ## grade every bundled example submission and print the score table
 	$(GRADER) examples --out out/examples -j $(JOBS)
 
-test: install  ## run the project's own tests
+test: install  ## run the project's own tests (docker ones included: build the image first, `make image`)
 	$(PY) -m pytest
 
-validate: install  ## check every assignment: spec, points, starter/solution signatures
+test-fast: install  ## the quick lane: every test not marked slow or docker (a couple of minutes)
+	$(PY) -m pytest -q -m "not slow and not docker"
+
+validate: install  ## prove every assignment: spec, points, signatures; reference full, starter zero, examples at their pins
 	$(GRADER) validate
 
 mutants: install  ## mutate each reference solution and report the share of mutants that lose points
