@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.errors import InfrastructureError
 from grader.spec import AssignmentSpec, find_assignment
 
 COURSE = Path(__file__).resolve().parent.parent
@@ -17,6 +18,21 @@ def course() -> Path:
 @pytest.fixture(scope="session")
 def backprop() -> AssignmentSpec:
     return find_assignment(COURSE, "backprop")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The Docker client, with the sandbox image built. No engine is a failure here, never a skip:
+    a CI run that silently skipped every container test would claim a hardening it never checked."""
+    from grader.sandbox.image import connect, ensure_image
+
+    try:
+        client = connect()
+        ensure_image(client)
+    except InfrastructureError as exc:
+        pytest.fail(f"docker tests need a Docker engine and the sandbox image: {exc}",
+                    pytrace=False)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Attack-corpus cases aimed at steps other than 05 (zeros of the right shape in 09 and 10): each one
-graded in a batch with its step's reference, scoring what examples/hostile/expected.toml says."""
+graded in a batch with its step's reference, under both sandboxes, scoring what
+examples/hostile/expected.toml says."""
 
 import pytest
 
@@ -13,10 +14,13 @@ CASES = [c for c in hostile_cases(COURSE) if c.assignment not in (None, "05-back
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_attack_on_another_step_scores_as_expected(tmp_path, case):
+def test_attack_on_another_step_scores_as_expected(tmp_path, case, sandbox, request):
+    if sandbox == "docker":
+        request.getfixturevalue("engine")  # fails loudly, never skips, without an engine and image
     spec = find_assignment(COURSE, case.assignment)
-    reports = grade_batch(spec, [case.path, spec.solution], tmp_path, jobs=2, progress=None)
+    reports = grade_batch(spec, [case.path, spec.solution], tmp_path, sandbox=sandbox, jobs=2, progress=None)
     report = reports[case.name]
     validate_report(report)
     assert report["status"] == "graded"
