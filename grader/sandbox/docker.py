@@ -136,6 +136,9 @@ class DockerProcess:
         except ENGINE_ERRORS as exc:  # the engine refused, or went away between create and start
             self._remove()
             raise InfrastructureError(f"the Docker engine could not start a runner container: {exc}") from None
+        except BaseException:  # Ctrl-C between create and start: not yet ours to close, so remove it here
+            self._remove()
+            raise
         self._cgroups = _cgroup_dirs(self.container.attrs["State"].get("Pid") or 0)
         self._raw.setblocking(False)
         read_fd, self._pipe_w = os.pipe()
