@@ -92,3 +92,14 @@ def problems(case: Case, report: dict) -> list[str]:
     if case.mentions and not any(case.mentions.lower() in t["message"].lower() for t in report["tests"]):
         found.append(f"no failing message mentions {case.mentions!r}")
     return found
+
+
+def example_problems(case: Case, report: dict) -> list[str]:
+    """`problems`, plus the rule for a step's own examples: a mistake loses some points but not all
+    (a mistake scoring zero or full would teach nothing about what it gets wrong)."""
+    found = problems(case, report)
+    mistake = case.name not in ("reference", "starter")
+    if mistake and report["status"] == "graded" and not 0 < report["score"] < report["max_score"]:
+        found.append(f"a mistake must lose some points but not all "
+                     f"(scored {report['score']:g}/{report['max_score']:g})")
+    return found
