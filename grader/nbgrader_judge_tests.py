@@ -24,7 +24,7 @@ import pytest
 
 from grader import wire
 from grader.judge.checks import CheckFailed
-from grader.judge.proxy import Handle
+from grader.judge.proxy import Handle, handle_tag
 from grader.judge.verdicts import CallTimeout, RunnerDied, StudentError, Verdict
 
 PLAN = json.loads((Path(__file__).resolve().parents[2] / "data" / "plan.json").read_text())
@@ -148,7 +148,7 @@ class KernelNames(dict):
     def __setitem__(self, name: str, value) -> None:
         plain = value.handle if isinstance(value, RunnerFunction) else value
         try:
-            wire.encode(plain, on_object=_only_handles)
+            wire.encode(plain, on_object=handle_tag)
         except wire.WireError:
             super().__setitem__(name, value)
             return
@@ -192,9 +192,3 @@ def _as_builtin(exc: StudentError) -> BaseException:
     if isinstance(kind, type) and issubclass(kind, Exception):
         return kind(exc.detail)
     return exc
-
-
-def _only_handles(value) -> dict:
-    if isinstance(value, Handle):
-        return {"$h": value._tag["$h"]}
-    raise wire.WireError(f"a {type(value).__name__} stays on the judge's side")

@@ -62,8 +62,8 @@ class RunnerSession:
         if self.verdict is not None:
             raise self.verdict
         self._ensure_running()
-        tree_args, blobs = wire.encode(list(args), on_object=_handle_tag)
-        tree_kwargs, more = wire.encode(kwargs, on_object=_handle_tag)
+        tree_args, blobs = wire.encode(list(args), on_object=handle_tag)
+        tree_kwargs, more = wire.encode(kwargs, on_object=handle_tag)
         tree_kwargs = _shift_blobs(tree_kwargs, len(blobs))
         message = {**request, "args": tree_args, "kwargs": tree_kwargs}
         return self._request(message, blobs + more, label)
@@ -207,7 +207,9 @@ def _mutated(value: Any) -> list[str]:
     return names or (["an argument"] if value else [])
 
 
-def _handle_tag(value: Any) -> dict:
+def handle_tag(value: Any) -> dict:
+    """How a value crosses to the runner when it is not plain data: only handles (to objects that
+    live there) may; anything of the judge's own is a WireError."""
     if isinstance(value, Handle):
         return {"$h": value._tag["$h"]}
     raise wire.WireError(f"a test cannot send a {type(value).__name__} to the submission")
