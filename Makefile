@@ -42,7 +42,7 @@ validate: install  ## prove every assignment: spec, points, signatures; referenc
 	$(GRADER) validate
 
 mutants: install  ## mutate each reference solution and report the share of mutants that lose points
-	$(PY) -m grader.mutants -j $(JOBS) $(if $(MAX),--max $(MAX))
+	$(PY) -m grader.authoring.mutants -j $(JOBS) $(if $(MAX),--max $(MAX))
 
 bench-startup: install  ## CPU seconds of `grader --version`, `list`, `show` vs `python -c pass` (budget 0.3 s)
 	$(PY) bench/startup.py

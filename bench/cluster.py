@@ -32,9 +32,9 @@ sys.path.insert(0, str(COURSE))
 
 import distributed  # noqa: E402  (after the path: runnable as a plain script)
 
-from grader import api  # noqa: E402
-from grader.batch import grade_batch  # noqa: E402
-from grader.examples import cases_for  # noqa: E402
+from grader.pipeline import grade as grading  # noqa: E402
+from grader.pipeline.batch import grade_batch  # noqa: E402
+from grader.authoring.examples import cases_for  # noqa: E402
 from grader.pipeline.executors import DaskExecutor  # noqa: E402
 from grader.spec import find_assignment  # noqa: E402
 
@@ -124,7 +124,7 @@ def main() -> int:
             for _ in range(args.rounds):
                 seconds, threads = timed_batch(spec, subs, tmp / "threads", jobs=WORKERS)
                 threads_runs.append(seconds)
-                api.grader_hash.cache_clear()  # a shared checkout may be edited while this runs
+                grading.grader_hash.cache_clear()  # a shared checkout may be edited while this runs
                 seconds, cluster = timed_batch(spec, subs, tmp / "cluster", executor=executor)
                 cluster_runs.append(seconds)
         threads_s, cluster_s = statistics.median(threads_runs), statistics.median(cluster_runs)

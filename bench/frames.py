@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from grader import wire
+from grader.runtime import wire
 
 CAP = 1 << 30
 

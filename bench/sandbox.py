@@ -39,11 +39,12 @@ import pytest
 COURSE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(COURSE))
 
-from grader.examples import cases_for  # noqa: E402  (after the path: runnable as a plain script)
+from grader.authoring.examples import cases_for  # noqa: E402  (after the path: runnable as a plain script)
 from grader.judge.figures import Figures  # noqa: E402
 from grader.judge.plugin import load_reference  # noqa: E402
 from grader.judge.proxy import RunnerSession, derive_seed  # noqa: E402
-from grader.sandbox import Limits, RunnerConfig, make_backend  # noqa: E402
+from grader.sandbox import RunnerConfig, make_backend
+from grader.spec import Limits  # noqa: E402
 from grader.spec import AssignmentSpec, find_assignment  # noqa: E402
 
 GRADER = [sys.executable, "-m", "grader"]
@@ -99,7 +100,7 @@ class FloorPlugin:
 
     @pytest.fixture(scope="session")
     def mnist(self) -> dict[str, np.ndarray]:
-        from grader.datasets import load_mnist
+        from grader.judge.datasets import load_mnist
 
         return load_mnist(self.spec.course / "data" / "mnist")
 
@@ -119,7 +120,7 @@ def run_floor(assignment: str) -> int:
 
 def run_unsandboxed(assignment: str, out: str) -> int:
     """Grade the reference with an unsandboxed runner and write the report, as `grader grade` would."""
-    from grader.api import grade
+    from grader.pipeline.grade import grade
 
     spec = find_assignment(COURSE, assignment)
     report = grade(spec, spec.solution, isolate=False)

@@ -1,4 +1,4 @@
-"""The `grader` command: argument parsing and exit codes only; the work is in grader.api and friends.
+"""The `grader` command: argument parsing and exit codes only; the work is in grader.pipeline.grade and friends.
 
 Exit codes: 0 done (for `check`: every public test passed), 1 a check or an expectation failed,
 2 bad usage or a broken assignment, 3 an infrastructure error (sandbox, engine, judge).
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # imported where used: `grader --version`, `list` and `show` 
 
 OK, FAILED, USAGE, INFRA = 0, 1, 2, 3
 DEBUG_ENV = "GRADER_DEBUG"  # set to 1 to see the traceback of an internal error
-COURSE_MARKER = ".grader-course"  # grader.release.MARKER: the top of a handout (not imported: startup)
+COURSE_MARKER = ".grader-course"  # grader.authoring.release.MARKER: the top of a handout (not imported: startup)
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     if threading.current_thread() is threading.main_thread() and \
             signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        from grader.api import watch_for_ctrl_c
+        from grader.judge.launch import watch_for_ctrl_c
 
         watch_for_ctrl_c()
     try:
@@ -249,7 +249,7 @@ def _out_folder(path: Path) -> Path:
 
 def _sources(paths: list[Path]) -> list[Path]:
     """Submissions that exist (or are git URLs); a typo is a usage error before anything runs."""
-    from grader.gitsource import is_git_source, split_ref
+    from grader.ingest.git import is_git_source, split_ref
 
     missing = [p for p in paths if not is_git_source(p) and not Path(split_ref(p)[0]).exists()]
     if missing:
@@ -290,7 +290,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from grader import api
+    from grader.pipeline.grade import grade
     from grader.report.views.console import to_text
 
     from grader.pipeline.progress import TestWatcher
@@ -301,7 +301,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return FAILED
     print(f"grader: checking {path} against {spec.id}'s public tests...", file=sys.stderr, flush=True)
     with TestWatcher(sys.stderr):
-        report = api.grade(spec, path, isolate=args.isolate, visibility="public", name=path.name)
+        report = grade(spec, path, isolate=args.isolate, visibility="public", name=path.name)
     print(to_text(report, color=sys.stdout.isatty()), end="")
     if report["status"] in ("infra_error", "skipped"):
         return INFRA
@@ -363,7 +363,7 @@ def _step_of(path: Path, course: Path) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader.batch import grade_batch
+    from grader.pipeline.batch import grade_batch
     from grader.pipeline.executors import open_executor
     from grader.spec import find_assignment
 
@@ -379,8 +379,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_examples(args: argparse.Namespace) -> int:
-    from grader.batch import grade_batch
-    from grader.examples import problems
+    from grader.pipeline.batch import grade_batch
+    from grader.authoring.examples import problems
 
     from grader.pipeline.executors import open_executor
     from grader.pipeline.progress import make_progress
@@ -412,7 +412,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
 def _example_groups(args: argparse.Namespace) -> list[tuple[AssignmentSpec, list, Path]]:
     """(assignment, cases, report folder) for the chosen assignments, and `hostile` for the attacks."""
-    from grader.examples import cases_for, hostile_cases
+    from grader.authoring.examples import cases_for, hostile_cases
     from grader.spec import find_assignment
 
     names = [n for n in args.assignments if n != "hostile"]
@@ -439,7 +439,7 @@ def _print_table(rows: list[tuple[str, str, dict, str]], expectation: bool = Fal
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from grader.release import release, student_wheel, write_handout_readme
+    from grader.authoring.release import release, student_wheel, write_handout_readme
 
     specs = _specs(args, args.assignments)
     out = _out_folder(args.out)
@@ -452,7 +452,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from grader.validate import prove, validate
+    from grader.authoring.validate import prove, validate
 
     failed = 0
     for spec in _specs(args, args.assignments):
@@ -598,8 +598,8 @@ def _add_nbgrader_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from grader.batch import plan
-    from grader.ingest import submission_name
+    from grader.pipeline.batch import plan
+    from grader.ingest.workspace import submission_name
     from grader.pipeline.progress import describe, make_progress
 
     if not args.source.is_file():
@@ -608,7 +608,7 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     out = _out_folder(args.out)
     sandbox = _announce(_choose_sandbox(args.sandbox))
     _require("nbgrader", "`grader nbgrader grade`")
-    from grader.nbgrader_compat import grade_notebook, notebook_title
+    from grader.interop.nbgrader.compat import grade_notebook, notebook_title
     # nbgrader's layout names the student by folder: submitted/<student>/<assignment>/<notebook>.ipynb
     names = [s.parts[-3] if s.stem == args.source.stem and len(s.parts) > 3
              else submission_name(s) for s in sources]
@@ -666,7 +666,7 @@ def _cmd_nbgrader_export(args: argparse.Namespace) -> int:
     files = _report_files(args.reports)
     reports = [_read_report(f) for f in files]
     _require("nbgrader", "`grader nbgrader export`")
-    from grader.nbgrader_gradebook import export
+    from grader.interop.nbgrader.gradebook import export
 
     summary = export(reports, args.db, args.assignment, course=args.nbgrader_course)
     print(f"{summary.reports} of {len(files)} reports added to {args.db} as {args.assignment} "

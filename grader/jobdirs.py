@@ -55,7 +55,7 @@ def make_job_dir(prefix: str) -> Path:
     """A new folder `<tmp>/<prefix>XXXX` that carries this process as its owner.
 
     The first one a process makes first sweeps away the folders of dead owners, so every way into
-    grading (api.grade, a cluster's client or worker, `grader check`) cleans up after killed graders."""
+    grading (grader.pipeline.grade, a cluster's client or worker, `grader check`) cleans up after killed graders."""
     if not prefix.startswith(PREFIX):
         raise ValueError(f"job folders are named {PREFIX}*, not {prefix}*")
     sweep_once()

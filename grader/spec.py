@@ -16,13 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import SpecError
-from grader.sandbox import Limits
 
 SLUG = re.compile(r"^(\d\d)-([a-z0-9][a-z0-9-]*)$")
 FILENAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 TOP_KEYS = {"schema", "title", "points", "files", "api", "limits", "runtime"}
 FILES_KEYS = {"required", "max_kb"}
 RUNTIME_KEYS = {"seed", "gpu", "needs"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use; both sandboxes enforce these same numbers ([limits] in a spec)."""
+
+    call_seconds: float = 10.0
+    import_seconds: float = 10.0
+    total_seconds: float = 120.0
+    memory_mb: int = 1024
+    pids: int = 64
+    cpus: float = 1.0
+    output_kb: int = 64
+    frame_mb: int = 64
+    disk_mb: int = 64
+    open_files: int = 256
+    # A runner that prints more than this is stopped (both backends): output_kb is what the report keeps.
+    output_kill_mb: int = 16
+
+
 LIMIT_FIELDS = {f.name: f.type for f in dataclasses.fields(Limits)}
 
 

@@ -42,8 +42,8 @@ def local_example_reports(tmp_path_factory):
     Grading every example is the suite's largest cost; the examples test, the docker-vs-local test
     and the notebook-vs-py test all compare against the same local reports, so they share one batch.
     """
-    from grader.batch import grade_batch
-    from grader.examples import cases_for
+    from grader.pipeline.batch import grade_batch
+    from grader.authoring.examples import cases_for
 
     graded: dict[str, tuple] = {}
 

@@ -25,7 +25,7 @@ SUBMISSION_NAME = "submission"
 def grade_in_container(spec: AssignmentSpec, submission: Path, *, reap: bool = True) -> tuple[dict, str]:
     """(report, how the sandbox ran). `reap` makes this process a subreaper: the command's choice,
     never a test process's."""
-    from grader.api import grade
+    from grader.pipeline.grade import grade
     from grader.sandbox.local import isolation_available
 
     if reap:

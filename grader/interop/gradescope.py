@@ -44,7 +44,7 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 "$PYTHON" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --no-cache-dir -r "$ROOT/source/requirements.txt"
-"$ROOT/venv/bin/python" -c "import sys; sys.path.insert(0, '$ROOT/source'); import grader.api"
+"$ROOT/venv/bin/python" -c "import sys; sys.path.insert(0, '$ROOT/source'); import grader.pipeline.grade"
 """
 
 RUN_AUTOGRADER = r"""#!/bin/sh

@@ -55,7 +55,7 @@ class Pair:
 
 def load_entries(spec: AssignmentSpec, paths: list[Path]) -> list[Entry]:
     """Reports (*.json, or folders of them) and submissions (folders, archives, .py, .ipynb)."""
-    from grader.ingest import ingest, submission_name
+    from grader.ingest.workspace import ingest, submission_name
 
     entries: dict[str, Entry] = {}
     for path in paths:

@@ -204,7 +204,7 @@ class JudgePlugin:
 
     @pytest.fixture(scope="session")
     def mnist(self) -> dict[str, np.ndarray]:
-        from grader.datasets import load_mnist
+        from grader.judge.datasets import load_mnist
 
         return load_mnist(self.spec.course / "data" / "mnist")
 

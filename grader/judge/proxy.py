@@ -15,11 +15,12 @@ import hashlib
 import time
 from typing import Any
 
-from grader import wire
+from grader.runtime import wire
 from grader.errors import InfrastructureError
 from grader.judge.verdicts import (BadValue, CallTimeout, MutatedArgument, NotRun, RunnerDied, StudentError,
                                    Verdict)
-from grader.sandbox import Backend, Limits, RunnerProcess
+from grader.sandbox import Backend, RunnerProcess
+from grader.spec import Limits
 
 MAX_RESTARTS = 25
 # From process start to the runner's first frame, before any student code: Python and numpy loading.

@@ -6,7 +6,7 @@ session also remembers the verdict of the running test, so even a swallowed one 
 
 from __future__ import annotations
 
-from grader import wire
+from grader.runtime import wire
 
 
 class Verdict(BaseException):

@@ -1,6 +1,6 @@
 """Where a batch's grading jobs run: on this machine (threads, the default) or on a Dask cluster.
 
-The batch calls `executor.grade(...)` from its threads exactly where it would call `api.grade`, so the
+The batch calls `executor.grade(...)` from its threads exactly where it would call `grader.pipeline.grade.grade`, so the
 progress it shows and the reports it writes (it is their only writer) are the same whichever engine
 grades. The Dask executor ingests each submission here, ships its files with the hashes a worker must
 match, asks the scheduler for the resources the job needs (a GPU, a Docker engine), and turns what can
@@ -74,7 +74,7 @@ class DaskExecutor:
 
     def grade(self, spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate: bool = True,
               name: str, previous: Path | None = None) -> dict:
-        """The report for `source`, graded by a worker (as `api.grade` does here). Thread-safe."""
+        """The report for `source`, graded by a worker (as `grader.pipeline.grade.grade` does here). Thread-safe."""
         job = prepare(spec, source, name=name, sandbox=sandbox, isolate=isolate, previous=previous)
         if isinstance(job, dict):  # its report is current: nothing to grade
             return job

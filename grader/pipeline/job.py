@@ -18,9 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import api, jobdirs
+from grader import jobdirs
+from grader.judge.launch import run_judge
+from grader.pipeline import grade as grading
 from grader.errors import GraderError, SubmissionError
-from grader.ingest import Workspace, content_hash, ingest
+from grader.ingest.workspace import Workspace, content_hash, ingest
 from grader.spec import AssignmentSpec, find_assignment
 
 # What one job may carry over the network. Ingest's own caps (files.max_kb per file, 200 files) keep
@@ -74,15 +76,15 @@ def prepare(spec: AssignmentSpec, source: Path, *, name: str, sandbox: str, isol
         invalid = str(exc)
     try:
         content_sha = workspace.sha256 if workspace else None
-        key = api.report_key(spec, content_sha, invalid, sandbox, visibility)
-        if previous is not None and (cached := api.current_report(previous, key)):
+        key = grading.report_key(spec, content_sha, invalid, sandbox, visibility)
+        if previous is not None and (cached := grading.current_report(previous, key)):
             return cached
         files = _read_workspace(workspace) if workspace else {}
     finally:
         if workspace:
             workspace.remove()
     return Job(name=name, assignment=spec.id, title=spec.title, course=str(spec.course),
-               assignment_sha=api.assignment_hash(spec), grader_sha=api.grader_hash(),
+               assignment_sha=grading.assignment_hash(spec), grader_sha=grading.grader_hash(),
                sandbox_tag=sandbox_tag(sandbox), sandbox=sandbox, isolate=isolate,
                visibility=visibility, key=key, content_sha=content_sha, files=files, invalid=invalid)
 
@@ -106,9 +108,9 @@ def run_job(job: Job) -> dict:
     workspace = None
     try:
         workspace = _unpack(job, spec) if job.invalid is None else None
-        outcome = api.run_judge(spec, workspace, invalid=job.invalid, sandbox=job.sandbox,
+        outcome = run_judge(spec, workspace, invalid=job.invalid, sandbox=job.sandbox,
                                 isolate=job.isolate, visibility=job.visibility)
-        return api.finish_report(spec, name=job.name, workspace=workspace, invalid=job.invalid,
+        return grading.finish_report(spec, name=job.name, workspace=workspace, invalid=job.invalid,
                                  outcome=outcome, started=started, key=job.key)
     except GraderError as exc:
         return failure_report(job, f"{where()}: {exc}")
@@ -128,9 +130,9 @@ def where() -> str:
 
 def _mismatch(job: Job, spec: AssignmentSpec) -> str | None:
     """Why this worker must not grade `job`, or None when its course and sandbox are the client's."""
-    mine = {"course hash of " + job.assignment: api.assignment_hash(spec),
+    mine = {"course hash of " + job.assignment: grading.assignment_hash(spec),
             # Hashed afresh for each job: the judge it starts runs the code on disk now.
-            "grader code hash": api.grader_hash.__wrapped__(), "sandbox image tag": sandbox_tag(job.sandbox)}
+            "grader code hash": grading.grader_hash.__wrapped__(), "sandbox image tag": sandbox_tag(job.sandbox)}
     theirs = {"course hash of " + job.assignment: job.assignment_sha,
               "grader code hash": job.grader_sha, "sandbox image tag": job.sandbox_tag}
     for what, value in mine.items():

@@ -14,28 +14,14 @@ from pathlib import Path
 from typing import IO, Callable, Protocol
 
 import grader
-from grader import wire
+from grader.runtime import wire
+from grader.spec import Limits
 
 # `python -I` puts neither the script's folder nor PYTHONPATH on sys.path: the runtime folder (a copy of
-# the three files below, nothing else of the grader) is named explicitly.
-BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner import main; main()"
-RUNTIME_FILES = ("__init__.py", "wire.py", "runner.py")
-
-
-@dataclass(frozen=True)
-class Limits:
-    call_seconds: float = 10.0
-    import_seconds: float = 10.0
-    total_seconds: float = 120.0
-    memory_mb: int = 1024
-    pids: int = 64
-    cpus: float = 1.0
-    output_kb: int = 64
-    frame_mb: int = 64
-    disk_mb: int = 64
-    open_files: int = 256
-    # A runner that prints more than this is stopped (both backends): output_kb is what the report keeps.
-    output_kill_mb: int = 16
+# the four files below, nothing else of the grader) is named explicitly.
+BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runtime.runner import main; main()"
+# Paths under grader/: the package marker (its version only) and the runtime package, nothing else.
+RUNTIME_FILES = ("__init__.py", "runtime/__init__.py", "runtime/wire.py", "runtime/runner.py")
 
 
 @dataclass(frozen=True)
@@ -106,11 +92,11 @@ def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bo
 def write_runtime(dest: Path) -> Path:
     """Copy the runner and its protocol module (and nothing else of the grader) to `dest/grader/`."""
     package = dest / "grader"
-    package.mkdir(parents=True, exist_ok=True)
+    (package / "runtime").mkdir(parents=True, exist_ok=True)
     source = Path(grader.__file__).parent
     for name in RUNTIME_FILES:
         shutil.copyfile(source / name, package / name)
-    for path in (dest, package, *package.iterdir()):
+    for path in (dest, *dest.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest
 

@@ -2,7 +2,7 @@
 
 The runner sees: /usr (and the merged-/usr links), three files of /etc, a fresh /proc and /dev, a
 size-capped writable /tmp, its Python installation with that installation's own site-packages hidden,
-/opt/runtime (the runner's three grader files plus the packages it needs: numpy, the assignment's
+/opt/runtime (the runner's four grader files plus the packages it needs: numpy, the assignment's
 `needs` and their requirements, each bound one by one) and the workspace at /submission, read-only.
 It does not see the grader's virtualenv beyond those packages, the course, /root, /home or any other
 process. Namespaces: mount, pid, net, ipc, uts, cgroup. As root: no user namespace (a runner uid must
@@ -82,7 +82,7 @@ def python_mounts(executable: str, paths: tuple[str, ...]) -> tuple[str, list[st
 def runtime_mounts(needs: tuple[str, ...], *, own_interpreter: bool) -> list[str]:
     """/opt/runtime: the runner's grader files and, for the grader's own interpreter, its packages."""
     source = Path(grader.__file__).parent
-    args = ["--tmpfs", JAIL_RUNTIME, "--dir", f"{JAIL_RUNTIME}/grader"]
+    args = ["--tmpfs", JAIL_RUNTIME, "--dir", f"{JAIL_RUNTIME}/grader", "--dir", f"{JAIL_RUNTIME}/grader/runtime"]
     for name in RUNTIME_FILES:
         args += ["--ro-bind", str(source / name), f"{JAIL_RUNTIME}/grader/{name}"]
     if own_interpreter:

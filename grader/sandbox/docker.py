@@ -32,9 +32,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from grader import jobdirs, wire
+from grader import jobdirs
+from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, write_runtime
+from grader.spec import Limits
 from grader.sandbox.image import connect, ensure_image, gpus, image_present, image_tag, variant_for
 from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
 

@@ -29,9 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from grader import jobdirs, wire
+from grader import jobdirs
+from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.sandbox import BOOTSTRAP, Limits, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, write_runtime
+from grader.spec import Limits
 from grader.sandbox import bwrap, seccomp, slots
 from grader.sandbox.bwrap import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY  # noqa: F401 (docker.py uses them)
 from grader.sandbox.interpreter import runner_interpreter

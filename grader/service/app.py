@@ -205,7 +205,7 @@ class Service:
                         headers={"Content-Disposition": f'attachment; filename="{assignment}-gradebook.db"'})
 
     def _nbgrader_bytes(self, assignment: str) -> bytes:
-        from grader.nbgrader_gradebook import export_reports
+        from grader.interop.nbgrader.gradebook import export_reports
 
         table = gradebook(self.config, self.store.jobs())
         counted = [cells[assignment].counted["id"] for cells in table.values()
@@ -254,7 +254,7 @@ def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFu
                ) -> Starlette:
     """The ASGI app; its lifespan starts the grading worker and the status poster and stops them.
 
-    `grade` is where grading runs (default `grader.api.grade` here; a cluster executor's `grade`)."""
+    `grade` is where grading runs (default `grader.pipeline.grade.grade` here; a cluster executor's `grade`)."""
     store = store or Store(config.database)
     worker = Worker(config, store, grade) if grade else Worker(config, store)
     service = Service(config, store, worker, StatusPoster(config, store))

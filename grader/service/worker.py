@@ -2,9 +2,9 @@
 
 `grade_job` is the unit of work: a plain function of (config, job) that returns (report or None, error
 or None) and touches no database. Where the grading itself runs is the `grade` callable it is given, the
-executor seam: `grader.api.grade` on this machine (the default; `workers` threads grade at once), or
+executor seam: `grader.pipeline.grade.grade` on this machine (the default; `workers` threads grade at once), or
 the `grade` method of `grader.pipeline.executors.DaskExecutor` (same signature, thread-safe) when
-`grader serve --cluster ADDRESS` names a Dask cluster. The commit is fetched with `grader.gitsource` (shallow, no
+`grader serve --cluster ADDRESS` names a Dask cluster. The commit is fetched with `grader.ingest.git` (shallow, no
 hooks, filters, submodules or LFS, nothing from the repository run) from the URL the course's config
 and roster give, never from the webhook payload, into a per-job folder removed afterwards. A commit
 that is not in the roster's repository is recorded as `fetch_error`: no grade, never a zero.
@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from grader import api, gitsource
+from grader.ingest import git
+from grader.pipeline.grade import grade as grade_here
 from grader.errors import SubmissionError
 from grader.service.config import ServiceConfig
 from grader.service.store import Store
@@ -29,10 +30,10 @@ from grader.spec import find_assignment
 LOG = logging.getLogger("grader.service")
 
 
-GradeFunction = Callable[..., dict]   # api.grade's signature: (spec, source, *, sandbox, name) -> report
+GradeFunction = Callable[..., dict]   # grade_here's signature: (spec, source, *, sandbox, name) -> report
 
 
-def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = api.grade
+def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_here
               ) -> tuple[dict | None, str | None]:
     """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched."""
     spec = find_assignment(config.course, job["assignment"])
@@ -45,7 +46,7 @@ def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = api.gr
         else:
             student = config.student_for(job["repository"])[0]
             try:
-                source = gitsource.fetch(config.clone_url_for(student), job["commit_sha"], scratch)
+                source = git.fetch(config.clone_url_for(student), job["commit_sha"], scratch)
                 _check_commit(source, job["commit_sha"])
             except SubmissionError as exc:
                 return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
@@ -65,7 +66,7 @@ def _check_commit(checkout: Path, commit: str) -> None:
 class Worker:
     """`config.workers` threads that each claim a job, grade it with `grade` and store the result."""
 
-    def __init__(self, config: ServiceConfig, store: Store, grade: GradeFunction = api.grade) -> None:
+    def __init__(self, config: ServiceConfig, store: Store, grade: GradeFunction = grade_here) -> None:
         self.config, self.store, self.grade = config, store, grade
         self.wake = threading.Event()
         self.stopping = threading.Event()

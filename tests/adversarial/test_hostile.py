@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from grader.batch import grade_batch
-from grader.examples import hostile_cases, problems
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import hostile_cases, problems
 from grader.jobdirs import process_start
 from grader.report.write import validate_report
 from grader.sandbox import BOOTSTRAP

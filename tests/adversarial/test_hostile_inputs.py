@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import api
-from grader.batch import grade_batch
-from grader.examples import hostile_cases, problems
+from grader.pipeline import grade as grading
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import hostile_cases, problems
 from grader.report.views.console import to_text
 from grader.report.write import validate_report, write_report
 from grader.spec import find_assignment
@@ -143,13 +143,13 @@ def test_one_batch_grades_every_hostile_input_under_docker(tmp_path):
 
 def test_an_unexpected_error_is_that_submissions_infra_error_and_the_batch_goes_on(tmp_path, monkeypatch,
                                                                                   backprop):
-    """A bug anywhere in grading one submission (here: api.grade raising) costs that one its grade."""
+    """A bug anywhere in grading one submission (here: grading.grade raising) costs that one its grade."""
     def fake_grade(spec, source, *, name, **_):
         if name == "boom":
             raise RecursionError("maximum recursion depth exceeded")
-        return api.failure_report(spec, name, "stand-in report")  # any valid report will do
+        return grading.failure_report(spec, name, "stand-in report")  # any valid report will do
 
-    monkeypatch.setattr(api, "grade", fake_grade)
+    monkeypatch.setattr(grading, "grade", fake_grade)
     sources = [tmp_path / n for n in ("a", "boom", "c")]
     reports = grade_batch(backprop, sources, tmp_path / "out", progress=None)
     assert list(reports) == ["a", "boom", "c"]
@@ -160,11 +160,11 @@ def test_an_unexpected_error_is_that_submissions_infra_error_and_the_batch_goes_
 
 def test_a_report_the_writer_refuses_becomes_an_infra_error_report(tmp_path, monkeypatch, backprop):
     def bad_report(spec, source, *, name, **_):
-        report = api.failure_report(spec, name, "x")
+        report = grading.failure_report(spec, name, "x")
         report["score"] = float("nan")  # what no builder makes: the writer must refuse it
         return report
 
-    monkeypatch.setattr(api, "grade", bad_report)
+    monkeypatch.setattr(grading, "grade", bad_report)
     reports = grade_batch(backprop, [tmp_path / "a"], tmp_path / "out", progress=None)
     assert reports["a"]["status"] == "infra_error"
     write_report(reports["a"], tmp_path / "again.json")

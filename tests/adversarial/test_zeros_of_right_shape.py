@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from grader.batch import grade_batch
+from grader.pipeline.batch import grade_batch
 from grader.spec import find_assignments
 from tests.conftest import COURSE
 

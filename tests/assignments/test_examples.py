@@ -6,11 +6,11 @@ cases are graded as one batch (two at a time) with the same code `make grade` us
 
 import pytest
 
-from grader.batch import grade_batch
-from grader.examples import cases_for, example_problems
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import cases_for, example_problems
 from grader.report.write import validate_report
 from grader.spec import find_assignments
-from grader.validate import validate
+from grader.authoring.validate import validate
 from tests.conftest import COURSE
 
 SPECS = find_assignments(COURSE)

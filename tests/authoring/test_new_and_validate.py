@@ -14,7 +14,7 @@ from grader.authoring.new import new_step
 from grader.cli import main
 from grader.errors import SpecError
 from grader.spec import find_assignment, find_assignments
-from grader.validate import prove, same_interface, validate
+from grader.authoring.validate import prove, same_interface, validate
 from tests.conftest import COURSE
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import wire
-from grader.sandbox import Limits, RunnerConfig
+from grader.runtime import wire
+from grader.sandbox import RunnerConfig
+from grader.spec import Limits
 from grader.sandbox.docker import LABEL, DockerBackend, DockerProcess
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from grader.errors import InfrastructureError
-from grader.sandbox import Limits, RunnerConfig
+from grader.sandbox import RunnerConfig
+from grader.spec import Limits
 from grader.sandbox.docker import LABEL, HOST, DockerBackend, remove_stale_containers
 from tests.docker.conftest import ours
 

@@ -111,7 +111,7 @@ def test_a_failed_gpu_probe_says_why_and_claims_no_cuda():
 def test_the_pytorch_step_trains_on_the_gpu_and_the_report_says_which(engine, tmp_path):
     """On a GPU machine with `make image GPU=1`: the reference's tensors are on the GPU (checked through
     the proxy, not through get_device), the speedup part runs, and environment.gpu names the card."""
-    from grader.batch import grade_batch
+    from grader.pipeline.batch import grade_batch
     from grader.spec import find_assignment
     from tests.conftest import COURSE
 

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from grader.batch import grade_batch
-from grader.examples import hostile_cases, problems
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import hostile_cases, problems
 from grader.report.write import validate_report
 from grader.spec import find_assignment, find_assignments
 from tests.conftest import COURSE

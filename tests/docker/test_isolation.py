@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from grader import wire
-from grader.sandbox import Limits
+from grader.runtime import wire
+from grader.spec import Limits
 from grader.sandbox.docker import container_options
 from tests.conftest import COURSE
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import grade_batch
-from grader.examples import cases_for
-from grader.ingest import submission_name
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import cases_for
+from grader.ingest.workspace import submission_name
 from grader.pipeline.executors import DaskExecutor
 from grader.report.write import read_report
 from grader.spec import find_assignment
@@ -188,7 +188,7 @@ def test_a_worker_with_another_course_refuses_with_both_hashes(spec, tmp_path):
         other.stop()
     (report,) = reports.values()
     assert report["status"] == "infra_error" and report["score"] is None
-    from grader.api import assignment_hash
+    from grader.pipeline.grade import assignment_hash
     from grader.spec import load_spec
 
     theirs = assignment_hash(load_spec(course / "assignments" / STEP, course=course))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import grade_batch
+from grader.pipeline.batch import grade_batch
 from grader.sandbox.local import isolation_available
 from grader.spec import find_assignment
 from tests.conftest import COURSE
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bool(isolation_available()),
                                  reason=f"no local jail: {isolation_available()}")]
 
-RUNNER_MARK = "from grader.runner import main"  # in the argv of every process of a runner's chain
+RUNNER_MARK = "from grader.runtime.runner import main"  # in the argv of every process of a runner's chain
 SPEC = find_assignment(COURSE, "05-backprop")
 NAMES = ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss",
          "two_layer_loss", "train_xor")

@@ -98,7 +98,7 @@ def test_zip_holds_what_gradescope_runs(autograder_zip, tmp_path):
         manifest = json.loads(archive.read("manifest.json"))
         requirements = archive.read("requirements.txt").decode().split()
         scripts = {n: archive.read(n).decode() for n in ("setup.sh", "run_autograder")}
-    assert {"setup.sh", "run_autograder", "requirements.txt", "grader/api.py", "grader/__main__.py",
+    assert {"setup.sh", "run_autograder", "requirements.txt", "grader/pipeline/grade.py", "grader/__main__.py",
             f"course/assignments/{ASSIGNMENT}/assignment.toml", f"course/solutions/{ASSIGNMENT}/layers.py"} <= names
     assert any(n.startswith(f"course/assignments/{ASSIGNMENT}/tests/hidden/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
@@ -135,12 +135,12 @@ def test_a_data_set_the_tests_name_is_packed(tmp_path):
 
 def test_no_score_writes_no_results_and_fails(tmp_path, monkeypatch):
     """An infra_error must reach Gradescope as an autograder failure, never as a zero."""
-    import grader.api
+    import grader.pipeline.grade
 
     def broken(spec, source, **kwargs):
         return {"score": None, "status": "infra_error", "reason": "engine down"}
 
-    monkeypatch.setattr(grader.api, "grade", broken)
+    monkeypatch.setattr(grader.pipeline.grade, "grade", broken)
     results = tmp_path / "results" / "results.json"
     report, written = run_in_gradescope(find_assignment(COURSE, ASSIGNMENT), tmp_path, results, reap=False)
     assert not written and not results.exists() and report["status"] == "infra_error"

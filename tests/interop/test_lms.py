@@ -10,7 +10,7 @@ import io
 import pytest
 
 from grader import cli
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.errors import GraderError
 from grader.interop.lms import load_overrides, load_roster, to_canvas_csv, to_moodle_csv
 from grader.report.views.gradebook import gradebook_table, to_gradebook_csv

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from grader import cli
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.interop.similarity import find_pairs, load_entries
 from grader.report.write import write_report
 from grader.spec import find_assignment

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from grader.api import grade
-from grader.nbgrader_gradebook import export_reports
+from grader.pipeline.grade import grade
+from grader.interop.nbgrader.gradebook import export_reports
 from grader.spec import find_assignment
 from tests.conftest import COURSE
 

@@ -10,7 +10,7 @@ where nbgrader's own score is checked too, so a change on either side shows.
 
 import pytest
 
-from grader.nbgrader_compat import grade_notebook
+from grader.interop.nbgrader.compat import grade_notebook
 from tests.notebooks.nbgrader_cases import CASES, DIFFERENCES, SETTINGS, nbgrader_scores
 
 PAIRS = [(group, notebook, student) for group, notebooks in CASES.items()

@@ -13,7 +13,7 @@ import re
 import nbformat
 import pytest
 
-from grader.nbgrader_compat import grade_notebook, release_notebook
+from grader.interop.nbgrader.compat import grade_notebook, release_notebook
 from tests.notebooks.nbgrader_cases import APP_FILES
 
 SOURCE = APP_FILES / "test-hidden-tests.ipynb"

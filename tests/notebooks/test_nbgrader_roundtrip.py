@@ -24,8 +24,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.nbgrader_compat import grade_notebook, master_notebook, nbgrader_meta
-from grader.nbgrader_gradebook import MANUAL_PREFIX, ExportError, export_reports
+from grader.interop.nbgrader.compat import grade_notebook, master_notebook, nbgrader_meta
+from grader.interop.nbgrader.gradebook import MANUAL_PREFIX, ExportError, export_reports
 from grader.report.write import write_report
 from tests.notebooks.nbgrader_cases import CASES, run_nbgrader
 

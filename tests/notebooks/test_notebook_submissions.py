@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.api import grade
-from grader.batch import grade_batch
-from grader.examples import cases_for
-from grader.notebook import notebook_from_code, split_module, strip_magics
+from grader.pipeline.grade import grade
+from grader.pipeline.batch import grade_batch
+from grader.authoring.examples import cases_for
+from grader.ingest.notebook import notebook_from_code, split_module, strip_magics
 from grader.spec import find_assignment, find_assignments
 from tests.conftest import COURSE
 
@@ -214,7 +214,7 @@ def test_other_shapes_of_broken_file(backprop_spec, tmp_path, text, words):
 
 def test_an_assignment_needing_several_files_refuses_a_notebook(tmp_path):
     from grader.errors import SubmissionError
-    from grader.notebook import target_file
+    from grader.ingest.notebook import target_file
 
     with pytest.raises(SubmissionError, match="submit a folder or an archive"):
         target_file(("a.py", "b.py"), tmp_path / "x.ipynb")

@@ -10,8 +10,8 @@ import shutil
 import nbformat
 import pytest
 
-from grader.nbgrader_compat import release_notebook
-from grader.release import release
+from grader.interop.nbgrader.compat import release_notebook
+from grader.authoring.release import release
 from grader.spec import load_spec
 from tests.conftest import COURSE
 from tests.notebooks.nbgrader_cases import APP_FILES, GUIDE

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from grader.errors import SubmissionError
-from grader.ingest import ingest, submission_name
+from grader.ingest.workspace import ingest, submission_name
 
 CODE = b"def affine_forward(x, w, b):\n    return x @ w + b\n"
 
@@ -259,9 +259,9 @@ def test_a_zip_listing_too_many_entries_is_refused_before_parsing(tmp_path, back
 
 
 def test_ingest_has_a_time_budget(tmp_path, backprop, monkeypatch):
-    import grader.ingest
+    import grader.ingest.workspace
 
-    monkeypatch.setattr(grader.ingest, "INGEST_SECONDS", -1)
+    monkeypatch.setattr(grader.ingest.workspace, "INGEST_SECONDS", -1)
     (tmp_path / "layers.py").write_bytes(CODE)
     _refused(tmp_path, backprop, "ingest time limit")
 
@@ -276,7 +276,7 @@ def test_a_git_repository_that_would_check_out_2gb_is_refused_before_checkout(tm
 
 def test_a_git_fetch_is_stopped_once_its_folder_passes_the_cap(tmp_path, backprop, monkeypatch):
     """The watch kills git mid-fetch: with no room at all, the first pack bytes end it."""
-    import grader.gitsource
+    import grader.ingest.git
 
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "layers.py").write_bytes(CODE * 2000)
@@ -284,9 +284,9 @@ def test_a_git_fetch_is_stopped_once_its_folder_passes_the_cap(tmp_path, backpro
     for args in (["init", "-q"], ["add", "."], ["-c", "user.name=s", "-c", "user.email=s@x", "commit",
                                                  "-qm", "x"]):
         subprocess_run(["git", "-C", str(tmp_path / "src"), *args], check=True)
-    monkeypatch.setattr(grader.gitsource, "PACK_SLACK_BYTES", 0)
+    monkeypatch.setattr(grader.ingest.git, "PACK_SLACK_BYTES", 0)
     with pytest.raises(SubmissionError, match="takes more than 0 MB on disk"):
-        grader.gitsource.read_repository(tmp_path / "src", lambda folder: {}, max_bytes=0)
+        grader.ingest.git.read_repository(tmp_path / "src", lambda folder: {}, max_bytes=0)
 
 
 def test_a_zip_member_that_expands_too_far_is_refused_before_reading(tmp_path, backprop):

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import wire
-from grader.sandbox import Limits, RunnerConfig, make_backend, slots
+from grader.runtime import wire
+from grader.sandbox import RunnerConfig, make_backend, slots
+from grader.spec import Limits
 
 PROBE = '''
 import os, socket
@@ -141,7 +142,7 @@ def probe():
     facts["threads"] = box == [os.getpid()]
     facts["fork"] = os.waitpid(pid, 0)[1] == 0 if (pid := os.fork()) else os._exit(0)
     import importlib.util
-    facts["modules"] = {m: importlib.util.find_spec(m) is not None for m in ("numpy", "pytest", "grader.api")}
+    facts["modules"] = {m: importlib.util.find_spec(m) is not None for m in ("numpy", "pytest", "grader.judge")}
     facts["prefix"] = sys.prefix
     facts["version"] = sys.version
     facts["venv_visible"] = os.path.exists(VENV)
@@ -191,7 +192,7 @@ def test_seccomp_leaves_threads_and_fork_working(syscall_facts):
 
 def test_runner_sees_numpy_but_not_the_graders_virtualenv(syscall_facts):
     """Only numpy (and what the assignment needs) of the grader's site-packages: no pytest, no grader."""
-    assert syscall_facts["modules"] == {"numpy": True, "pytest": False, "grader.api": False}
+    assert syscall_facts["modules"] == {"numpy": True, "pytest": False, "grader.judge": False}
     assert not syscall_facts["venv_visible"]
 
 
@@ -252,7 +253,7 @@ def test_runner_dies_with_its_judge(tmp_path):
                                    "def probe():\n    return 1\n")
     tmp_path.chmod(0o755)
     (tmp_path / "m.py").chmod(0o644)
-    judge = (f"from grader.sandbox import Limits, RunnerConfig, make_backend\nfrom pathlib import Path\n"
+    judge = (f"from grader.sandbox import RunnerConfig, make_backend\nfrom grader.spec import Limits\nfrom pathlib import Path\n"
              f"config = RunnerConfig(Path({str(tmp_path)!r}), {{'m.py': ['probe']}}, 1)\n"
              "b = make_backend('local', config, Limits())\n"
              "p = b.start(); p.channel.receive(); p.channel.receive(); print('ready', flush=True)\n"

@@ -1,6 +1,6 @@
 """The mutation tool makes real, distinct mutants, only inside solution blocks and never of free choices."""
 
-from grader.mutants import mutants_of
+from grader.authoring.mutants import mutants_of
 
 SOURCE = '''import numpy as np
 

@@ -4,7 +4,8 @@ fails the test with a message naming the function and the argument, unless `[api
 import numpy as np
 import pytest
 
-from grader import api, runner
+from grader.pipeline.grade import grade
+from grader.runtime import runner
 from grader.errors import SpecError
 from grader.spec import load_spec
 
@@ -117,7 +118,7 @@ def make(tmp_path, toml=TOML):
 def test_a_graded_call_that_changes_its_argument_fails_with_the_argument_named(tmp_path):
     spec = make(tmp_path)
     assert spec.mutates == ("accumulate",) and "mutates" not in spec.api
-    report = api.grade(spec, spec.solution, isolate=False)
+    report = grade(spec, spec.solution, isolate=False)
     outcome = {t["name"].rsplit("::", 1)[-1]: t for t in report["tests"]}
     assert report["score"] == 4, report
     assert outcome["test_shift"]["status"] == "failed"

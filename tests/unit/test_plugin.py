@@ -4,7 +4,8 @@ import textwrap
 
 import pytest
 
-from grader import api
+from grader.judge.launch import run_judge
+from grader.pipeline.grade import grade
 from grader.spec import load_spec
 
 TOML = '''
@@ -28,7 +29,7 @@ def make(tmp_path, public, hidden="", points=4):
 
 
 def judge(spec):
-    return api.run_judge(spec, None, invalid="no submission", sandbox="local", isolate=False, visibility="all")
+    return run_judge(spec, None, invalid="no submission", sandbox="local", isolate=False, visibility="all")
 
 
 def test_points_visibility_and_not_run(tmp_path):
@@ -97,7 +98,7 @@ def test_a_sandbox_without_a_needed_module_skips_without_a_score(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "m.py").write_text("def f():\n    return 1\n")
-    report = api.grade(spec, work, isolate=False)
+    report = grade(spec, work, isolate=False)
     assert report["status"] == "skipped" and report["score"] is None
     assert "no_such_module_for_this_test is not installed in the sandbox" in report["reason"]
     assert [t["status"] for t in report["tests"]] == ["not_run"]

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from grader import wire
+from grader.runtime import wire
 
 
 def roundtrip(value, **kwargs):

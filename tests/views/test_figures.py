@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.judge.figures import CURVE_POINTS, Figures, grey_png
 from grader.report.views.html import to_html
 from grader.report.write import validate_report

@@ -9,7 +9,7 @@ import json
 import junitparser
 import pytest
 
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.errors import InfrastructureError
 from grader.report.views.gradescope import to_gradescope
 from grader.report.views.html import to_html

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.judge.checks import CheckFailed, assert_close
 from grader.report.views.console import to_text
 from grader.report.views.gradescope import to_gradescope

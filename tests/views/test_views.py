@@ -14,7 +14,7 @@ import junitparser
 import pytest
 
 from grader import cli
-from grader.api import grade
+from grader.pipeline.grade import grade
 from grader.report.views.gradebook import to_gradebook_csv
 from grader.report.views.gradescope import to_gradescope
 from grader.report.views.html import to_html

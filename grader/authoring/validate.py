@@ -14,13 +14,13 @@ import ast
 import tempfile
 from pathlib import Path
 
-from grader import api
+from grader.judge.launch import run_judge
 from grader.spec import AssignmentSpec
 
 
 def validate(spec: AssignmentSpec) -> list[str]:
     """Problems with the step's structure; empty when it is sound. Grades nothing."""
-    outcome = api.run_judge(spec, None, invalid="validation run", sandbox="local", isolate=False,
+    outcome = run_judge(spec, None, invalid="validation run", sandbox="local", isolate=False,
                             visibility="all")
     found = list(outcome.get("spec_errors") or [])
     if outcome.get("infra_error"):
@@ -34,8 +34,8 @@ def validate(spec: AssignmentSpec) -> list[str]:
 
 def prove(spec: AssignmentSpec, *, sandbox: str = "local", jobs: int = 2) -> list[str]:
     """Structure problems, then grading problems: reference, starter and examples vs their pins."""
-    from grader.batch import grade_batch
-    from grader.examples import cases_for, example_problems
+    from grader.pipeline.batch import grade_batch
+    from grader.authoring.examples import cases_for, example_problems
 
     found = validate(spec)
     if found:

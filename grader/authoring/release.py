@@ -60,7 +60,7 @@ def _release_notebooks(spec: AssignmentSpec, starter: Path) -> None:
         return
     import nbformat
 
-    from grader.nbgrader_compat import release_notebook
+    from grader.interop.nbgrader.compat import release_notebook
 
     for path in notebooks:
         nbformat.write(release_notebook(nbformat.read(path, as_version=4)), starter / path.name)
@@ -92,7 +92,7 @@ def student_wheel(folder: Path) -> Path:
                       "Summary: The course's grader, student edition: `grader check` runs the public tests",
                       "Requires-Python: >=3.11", *[f"Requires-Dist: {r}" for r in student_requirements()]]
     files[f"{info}/METADATA"] = ("\n".join(metadata_lines) + "\n").encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: grader.release\nRoot-Is-Purelib: true\n" \
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: grader.authoring.release\nRoot-Is-Purelib: true\n" \
                              b"Tag: py3-none-any\n"
     files[f"{info}/entry_points.txt"] = b"[console_scripts]\ngrader = grader.cli:main\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]

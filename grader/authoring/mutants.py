@@ -1,6 +1,6 @@
 """Mutation testing of the assignments' tests: does a small bug in the reference lose points?
 
-`python -m grader.mutants [ASSIGNMENT...]` (`make mutants`) parses each reference solution, makes
+`python -m grader.authoring.mutants [ASSIGNMENT...]` (`make mutants`) parses each reference solution, makes
 single-point mutants inside the solution blocks (an operator, a comparison, a constant, an axis, a
 reduction swapped for its sibling), grades each mutant like a submission and reports, per assignment,
 the share of mutants that lost points. Survivors are listed with the line they changed, so each can be
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import api
+from grader.pipeline.grade import grade
 from grader.pipeline.progress import Progress, make_progress
 from grader.spec import AssignmentSpec, find_assignment, find_assignments
 
@@ -150,7 +150,7 @@ def run(spec: AssignmentSpec, *, limit: int, jobs: int, seed: int = 0,
             folder = Path(tmp) / "mutant"
             shutil.copytree(spec.solution, folder)
             (folder / mutant.file).write_text(mutant.source)
-            report = api.grade(spec, folder)
+            report = grade(spec, folder)
         if report["status"] == "skipped":
             raise Unavailable(report["reason"])
         return report["status"] == "graded" and report["score"] < report["max_score"]
@@ -166,7 +166,7 @@ class Unavailable(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.mutants", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m grader.authoring.mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--course", type=Path, default=Path("."))
     parser.add_argument("--max", type=int, default=40, help="mutants per assignment (sampled)")

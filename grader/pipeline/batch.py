@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from grader import api
+from grader.pipeline import grade as grading
 from grader.errors import GraderError
-from grader.ingest import submission_name
+from grader.ingest.workspace import submission_name
 from grader.pipeline.progress import Progress, describe, make_progress
 from grader.report.write import write_report
 from grader.spec import AssignmentSpec
@@ -63,13 +63,13 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         shown.started(name)
         before = None if force else _timings(target)
         try:
-            report = (executor or api).grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
+            report = (executor or grading).grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
                                previous=None if force else target)
             cached = before is not None and before == report.get("timings")
             if not cached:
                 write_report(report, target)
         except Exception as exc:  # last resort: this submission's infra_error, and the batch goes on
-            report, cached = api.failure_report(spec, name, f"{type(exc).__name__}: {exc}"), False
+            report, cached = grading.failure_report(spec, name, f"{type(exc).__name__}: {exc}"), False
             write_report(report, target)
         shown.finished(name, describe(report), cached=cached)
         return report

@@ -101,11 +101,11 @@ def content_hash(entries: dict[str, bytes]) -> str:
 
 
 def _read(source: Path, spec: AssignmentSpec) -> dict[str, bytes]:
-    from grader import gitsource  # noqa: PLC0415 (a git repository is read as one commit's files)
+    from grader.ingest import git  # noqa: PLC0415 (a git repository is read as one commit's files)
 
-    if gitsource.is_git_source(source):
+    if git.is_git_source(source):
         caps = _Caps(source, spec.max_kb << 10)
-        return _unwrap(gitsource.read_repository(source, lambda folder: _read_dir(folder, caps),
+        return _unwrap(git.read_repository(source, lambda folder: _read_dir(folder, caps),
                                                  max_files=MAX_ENTRIES, max_bytes=MAX_TOTAL_BYTES), spec)
     if source.is_symlink():
         raise SubmissionError(f"{source}: is a symbolic link; submit the file or folder itself")
@@ -122,7 +122,7 @@ def _read(source: Path, spec: AssignmentSpec) -> dict[str, bytes]:
     elif name.endswith(".py"):
         entries = {source.name: limit.take(source.name, source.stat().st_size, source.read_bytes)}
     elif name.endswith(".ipynb"):
-        from grader.notebook import notebook_entries  # noqa: PLC0415 (optional until notebooks land)
+        from grader.ingest.notebook import notebook_entries  # noqa: PLC0415 (optional until notebooks land)
 
         entries = notebook_entries(source, spec, limit)
     else:

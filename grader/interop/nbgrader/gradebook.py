@@ -132,7 +132,7 @@ def _master(course: Path | None, assignment: str, notebook: str) -> nbformat.Not
     source = course / "source" / assignment / f"{notebook}.ipynb"
     if not source.is_file():
         return None
-    from grader.nbgrader_compat import master_notebook  # noqa: PLC0415
+    from grader.interop.nbgrader.compat import master_notebook  # noqa: PLC0415
 
     return master_notebook(nbformat.read(source, as_version=4))
 
@@ -168,7 +168,7 @@ def _save_cells(gb: Gradebook, assignment: str, notebook: str, master, ours: dic
             gb.update_or_create_source_cell(name, notebook, assignment, cell_type="code", locked=True,
                                             source="")
         return
-    from grader.nbgrader_compat import nbgrader_meta  # noqa: PLC0415
+    from grader.interop.nbgrader.compat import nbgrader_meta  # noqa: PLC0415
 
     for cell in master.cells:
         meta = nbgrader_meta(cell)
@@ -229,7 +229,7 @@ def _stage_autograded(reports: list[dict], masters: dict, course: Path | None, a
 
 def _read_student(path: Path) -> nbformat.NotebookNode:
     from grader.errors import SubmissionError  # noqa: PLC0415
-    from grader.notebook import parse_notebook, read_capped  # noqa: PLC0415
+    from grader.ingest.notebook import parse_notebook, read_capped  # noqa: PLC0415
 
     try:
         return parse_notebook(read_capped(path), path)
@@ -241,7 +241,7 @@ def autograded_notebook(master: nbformat.NotebookNode, student: nbformat.Noteboo
                         report: dict) -> nbformat.NotebookNode:
     """The student's notebook as nbgrader's autograde saves it: ids deduplicated, each known cell given
     the master's nbgrader metadata and type (a changed locked cell its source back), outputs ours."""
-    from grader.nbgrader_compat import merged_cells  # noqa: PLC0415
+    from grader.interop.nbgrader.compat import merged_cells  # noqa: PLC0415
 
     verdicts = {_grade_id(report, t): t for t in report["tests"]}
     out = nbformat.v4.new_notebook(metadata=master.metadata)

@@ -5,8 +5,8 @@ preprocessors (as `nbgrader generate_assignment` does before it saves cells to i
 treats the student's notebook as nbgrader's autograde does: duplicate ids lose their metadata, and every
 cell that has an id in the master takes the master's type, points, lock state and checksum; locked
 cells take the master's source. Which cells are tests and what they are worth comes from the master
-only. The student's cells then run one by one in the sandbox runner (grader/nbgrader_cellrunner.py), and the
-test cells run in the judge (grader/nbgrader_judge_tests.py) against the notebook's namespace reached
+only. The student's cells then run one by one in the sandbox runner (grader/interop/nbgrader/cellrunner.py), and the
+test cells run in the judge (grader/interop/nbgrader/judge_tests.py) against the notebook's namespace reached
 through the runner, so a test's assertions are evaluated where the student cannot reach them; the
 result is our JSON report. This module never executes
 notebook code itself and never reads a grade from the student's metadata or outputs.
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader import api
+from grader.pipeline.grade import grade
 from grader.errors import SpecError, SubmissionError
-from grader.ingest import submission_name
-from grader.notebook import parse_notebook, read_capped, strip_magics
+from grader.ingest.workspace import submission_name
+from grader.ingest.notebook import parse_notebook, read_capped, strip_magics
 from grader.report.write import validate_report
 from grader.spec import load_spec
 
@@ -229,7 +229,7 @@ def grade_notebook(source_nb: Path, submitted: Path, *, name: str | None = None,
             plan, invalid = build_plan(master, nbformat.v4.new_notebook(), label, **options), str(exc)
         spec = _assignment(Path(tmp), plan, label)
         workspace = _workspace(Path(tmp), submitted, invalid)
-        report = api.grade(spec, workspace, sandbox=sandbox, isolate=isolate, name=name)
+        report = grade(spec, workspace, sandbox=sandbox, isolate=isolate, name=name)
     return _rename(report, plan, invalid)
 
 
@@ -239,7 +239,7 @@ def _assignment(tmp: Path, plan: dict, label: str):
     (root / "tests" / "public").mkdir()
     (root / "data").mkdir()
     (root / "starter").mkdir()
-    shutil.copyfile(Path(__file__).with_name("nbgrader_judge_tests.py"), root / "tests/hidden/test_notebook.py")
+    shutil.copyfile(Path(__file__).with_name("judge_tests.py"), root / "tests/hidden/test_notebook.py")
     (root / "data" / "plan.json").write_text(json.dumps(plan))
     points = sum(s["grade"]["points"] for s in plan["steps"] if s["grade"])
     limits = "\n".join(f"{k} = {v}" for k, v in
@@ -269,7 +269,7 @@ def _workspace(tmp: Path, submitted: Path, invalid: str | None) -> Path:
     folder = tmp / "submission"
     folder.mkdir()
     if invalid is None:
-        shutil.copyfile(Path(__file__).with_name("nbgrader_cellrunner.py"), folder / CELL_FILE)
+        shutil.copyfile(Path(__file__).with_name("cellrunner.py"), folder / CELL_FILE)
         shutil.copyfile(submitted, folder / "submitted.ipynb")
     return folder
 

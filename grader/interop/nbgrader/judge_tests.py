@@ -1,6 +1,6 @@
 """Judge side of nbgrader compatibility: one pytest test per graded cell, in notebook order.
 
-Copied as tests/hidden/test_notebook.py into the assignment that grader.nbgrader_compat builds. The
+Copied as tests/hidden/test_notebook.py into the assignment that grader.interop.nbgrader.compat builds. The
 plan beside it (data/plan.json) was made on the trusted side: which cells are tests and their points
 come from the instructor's notebook, never the student's. The student's cells (answers, and the
 instructor's ungraded cells) run in the runner as text. A test cell runs here, in the judge, against
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import wire
+from grader.runtime import wire
 from grader.judge.checks import CheckFailed
 from grader.judge.proxy import Handle, handle_tag
 from grader.judge.verdicts import CallTimeout, RunnerDied, StudentError, Verdict

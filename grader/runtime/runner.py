@@ -2,7 +2,7 @@
 
 Runs inside the sandbox (a jailed subprocess or a container), started as
 `python -I -c BOOTSTRAP RUNTIME_DIR CONFIG_JSON` (see `grader.sandbox.BOOTSTRAP`). It imports only the standard
-library, numpy and `grader.wire`; it holds no test, no reference value and no report, so nothing the
+library, numpy and `grader.runtime.wire`; it holds no test, no reference value and no report, so nothing the
 student's code does here can change a score except through the values it returns, which the judge
 checks on its own side.
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import wire
+from grader.runtime import wire
 
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 4000

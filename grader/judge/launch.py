@@ -1,0 +1,92 @@
+"""Start the judge: `grader.judge.session` in a fresh process, for one job folder, with a time limit.
+
+The pipeline reaches the trusted side only through `run_judge`, so the hop from a workspace to a
+verdict is one import. The judge's crash or hang becomes an infra_error outcome here; this module never
+reads a submission's files and never builds a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader import jobdirs
+from grader.spec import AssignmentSpec
+
+if TYPE_CHECKING:
+    from grader.ingest.workspace import Workspace
+
+SESSION_MODULE = f"{__package__}.session"
+# The judge gets the submission's whole budget plus this much for pytest, imports and reference work.
+JUDGE_GRACE_SECONDS = 300
+MAX_JUDGE_LOG = 4000
+# The judge loads its one plugin explicitly; autoloading every installed pytest plugin (anyio,
+# platformdirs' hooks...) cost 0.2 s per submission and lets a stray plugin change how tests run.
+JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+USER_INTERRUPT = threading.Event()
+
+
+def watch_for_ctrl_c() -> None:
+    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual."""
+    def handler(signum: int, frame: object) -> None:
+        USER_INTERRUPT.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+
+
+# The judge dies with the grader that started it (kill -9 of the grader alone, a SIGTERM): without
+# this it went on grading for up to total_seconds + JUDGE_GRACE_SECONDS with nobody to read it.
+# util-linux's setpriv sets the parent-death signal and execs, so no preexec_fn runs in a threaded
+# batch. (The signal follows the thread that started the judge, which waits for it to end.)
+_DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+
+
+def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+              sandbox: str, isolate: bool, visibility: str) -> dict:
+    """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
+    tmp = jobdirs.make_job_dir("grader-job-")
+    try:
+        return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
+                         visibility=visibility)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+              sandbox: str, isolate: bool, visibility: str) -> dict:
+    job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
+           "isolate": isolate, "visibility": visibility, "invalid": invalid,
+           "workspace": str(workspace.path) if workspace else None,
+           "result": str(Path(tmp) / "result.json")}
+    (Path(tmp) / "job.json").write_text(json.dumps(job))
+    limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
+    with open(Path(tmp) / "judge.log", "w+b") as log:
+        try:
+            proc = subprocess.run([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE,
+                                   str(Path(tmp) / "job.json")],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
+                                  env={**os.environ, **JUDGE_ENV})
+        except subprocess.TimeoutExpired:
+            return {"infra_error": f"the judge did not finish within {limit:g} s"}
+        log.seek(0)
+        tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
+    result = Path(job["result"])
+    if proc.returncode != 0 and USER_INTERRUPT.wait(timeout=2):
+        # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
+        # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
+        # (Any exit code: a judge hit while Python starts exits 1, not -SIGINT. A SIGINT from
+        # anywhere else, the grader itself not interrupted, stays an infra_error.)
+        raise KeyboardInterrupt
+    if proc.returncode != 0 or not result.exists():
+        return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
+    return json.loads(result.read_text())
