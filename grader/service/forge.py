@@ -4,8 +4,11 @@ GitHub: `POST {api}/repos/{owner}/{repo}/statuses/{sha}` with state (success|fai
 target_url, description (at most 140 characters) and context, `Authorization: Bearer`. Gitea: the same
 path and fields, `Authorization: token`. GitLab: `POST {api}/projects/{url-encoded path}/statuses/{sha}`
 with state (success|failed|...), name, target_url and description, `PRIVATE-TOKEN`. `StatusPoster` is
-the outbox's consumer: it retries a forge that cannot be reached with exponential backoff and never
-drops a pending status. This module never changes a grade.
+the outbox's consumer: it retries a forge that cannot be reached, or answers 5xx, 408 or 429, with
+capped exponential backoff and never drops a pending status. Any other answer that is not a success (a
+4xx: bad token, unknown repository, a body the forge will not take; or a redirect, which a POST must not
+follow) will be the same answer next time: the status is marked `failed` with the forge's reason, logged
+and shown to the instructor, and never retried. This module never changes a grade.
 """
 
 from __future__ import annotations
@@ -24,6 +27,22 @@ from grader.service.store import Store
 LOG = logging.getLogger("grader.service")
 POST_SECONDS = 10
 DESCRIPTION_MAX = 140
+RETRIED_CODES = (408, 429)   # the 4xx answers that mean "later", not "never"
+REASON_BYTES = 300           # of the forge's error body kept as the reason
+
+
+class StatusRefused(Exception):
+    """The forge answered in a way retrying cannot change (a 4xx other than 408/429, or a redirect)."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would turn a redirected POST into a GET (and count its 200 as delivered): refuse instead."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def outcome(job: dict, pass_percent: float) -> tuple[str, str]:
@@ -63,14 +82,39 @@ def status_request(config: ServiceConfig, job: dict) -> urllib.request.Request:
 
 
 def post_status(config: ServiceConfig, job: dict) -> None:
-    """Send one status; raises OSError (URLError, HTTPError) when the forge did not accept it."""
-    with urllib.request.urlopen(status_request(config, job), timeout=POST_SECONDS) as answer:
-        answer.read()
+    """Send one status. Raises StatusRefused when the forge will never take it, OSError (URLError, a 5xx,
+    408 or 429 HTTPError, a timeout) when it may later."""
+    try:
+        with OPENER.open(status_request(config, job), timeout=POST_SECONDS) as answer:
+            answer.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500 or exc.code in RETRIED_CODES:
+            raise
+        raise StatusRefused(_refusal(exc)) from None
+
+
+def _refusal(exc: urllib.error.HTTPError) -> str:
+    """`HTTP 401 Unauthorized: {"message": "Bad credentials"}`: the code and what the forge said."""
+    try:
+        said = exc.read(REASON_BYTES).decode("utf-8", "replace").strip()
+    except OSError:
+        said = ""
+    where = f" (redirected to {exc.headers.get('Location')})" if 300 <= exc.code < 400 else ""
+    return f"HTTP {exc.code} {exc.reason}{where}" + (f": {said}" if said else "")
 
 
 def backoff(config: ServiceConfig, attempts: int) -> float:
     """Seconds before retry number `attempts` (1, 2, ...): doubling from the first delay, capped."""
     return min(config.status_retry_max_seconds, config.status_retry_seconds * 2 ** max(0, attempts - 1))
+
+
+def retry_delay(config: ServiceConfig, attempts: int, exc: Exception) -> float:
+    """The backoff, or longer when a 429/503 says `Retry-After: seconds`; never past the cap."""
+    delay = backoff(config, attempts)
+    asked = exc.headers.get("Retry-After", "") if isinstance(exc, urllib.error.HTTPError) and exc.headers else ""
+    if asked.strip().isdigit():
+        delay = max(delay, float(asked))
+    return min(config.status_retry_max_seconds, delay)
 
 
 class StatusPoster:
@@ -101,8 +145,13 @@ class StatusPoster:
                 return
             try:
                 post_status(self.config, job)
+            except StatusRefused as exc:
+                self.store.status_refused(job["id"], str(exc))
+                LOG.error("commit status refused by the forge; not retried", extra={"fields": {
+                    "job": job["id"], "repository": job["repository"], "commit": job["commit_sha"],
+                    "error": str(exc)}})
             except (OSError, ValueError) as exc:
-                delay = backoff(self.config, job["status_attempts"] + 1)
+                delay = retry_delay(self.config, job["status_attempts"] + 1, exc)
                 self.store.status_failed(job["id"], f"{type(exc).__name__}: {exc}", time.time() + delay)
                 LOG.warning("commit status not delivered", extra={"fields": {
                     "job": job["id"], "error": str(exc), "retry_in_s": delay}})

@@ -4,7 +4,8 @@ A job is committed before the webhook is answered and moves `queued -> running -
 that restarts (after a crash or SIGKILL) puts what was `running` back to `queued`, so every job ends
 `done` with exactly one stored result. A delivery id, and the triple (repository, commit, assignment),
 are unique: a redelivered event finds the row already there and adds nothing. The forge commit status
-is an outbox on the same row (`status_state`: none, pending, sent), retried until delivered. This
+is an outbox on the same row (`status_state`: none, pending, sent, or failed when the forge refused it
+for good), retried until delivered or refused. This
 module never grades and never talks to the network.
 """
 
@@ -154,6 +155,13 @@ class Store:
         with self.engine.begin() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id).values(
                 status_error=error[:500], status_next_at=retry_at, status_attempts=JOBS.c.status_attempts + 1))
+
+    def status_refused(self, job_id: int, error: str) -> None:
+        """The forge will never take this status (its answer is kept): no more attempts."""
+        with self.engine.begin() as db:
+            db.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+                status_state="failed", status_error=error[:500], status_next_at=None,
+                status_attempts=JOBS.c.status_attempts + 1))
 
     def job_by_link(self, link: str) -> dict | None:
         columns = [c for c in JOBS.c if c.name != "upload"]
