@@ -99,7 +99,8 @@ def test_no_golden_is_left_without_a_case():
     """A golden no case produces (a renamed report or variant) would silently stop being checked."""
     produced = {golden_path(r, v, e).name for r, v, e, _ in CASES}
     on_disk = {p.name for p in GOLDEN.iterdir() if p.is_file()}
-    assert on_disk - produced == set(), f"stale goldens; delete them or add their case: {sorted(on_disk - produced)}"
+    stale = sorted(on_disk - produced)
+    assert stale == [], f"goldens no case produces; delete them or add their case: {stale}"
 
 
 def test_a_changed_view_is_caught_with_a_diff_and_the_command(tmp_path, monkeypatch):
