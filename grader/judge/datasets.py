@@ -33,9 +33,10 @@ def _read_idx(path: Path, md5: str) -> np.ndarray:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as exc:
         raise InfrastructureError(f"{path}: cannot read the dataset ({exc})") from None
-    if hashlib.md5(raw).hexdigest() != md5:
-        raise InfrastructureError(f"{path}: checksum mismatch (expected md5 {md5} of the uncompressed "
-                                  "bytes); restore the file from the course repository")
+    actual = hashlib.md5(raw).hexdigest()
+    if actual != md5:
+        raise InfrastructureError(f"{path}: checksum mismatch: md5 {actual} of the uncompressed bytes, "
+                                  f"expected {md5}; restore the file from the course repository")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
