@@ -1,4 +1,4 @@
-"""`python -m grader` is the `grader` command."""
+"""`python -m grader` is the `grader` command (grader/cli.py); nothing else happens here."""
 
 from grader.cli import main
 

@@ -123,7 +123,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="course root holding assignments/ (default: the nearest folder holding "
                              "assignments/, from the current one upwards)")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_student_commands(sub)
+    _add_grading_commands(sub)
+    _add_course_commands(sub)
+    _add_report_commands(sub)
+    _add_nbgrader_commands(sub)
+    __import__("grader.interop.cli", fromlist=["register"]).register(sub)  # gradescope, prairielearn, similarity
+    __import__("grader.service.command", fromlist=["register"]).register(sub)  # `grader serve`
+    __import__("grader.pipeline.worker", fromlist=["register"]).register(sub)  # worker, --cluster
+    __import__("grader.authoring.new", fromlist=["register"]).register(sub)  # `grader new`
+    return parser
 
+
+def _add_student_commands(sub) -> None:
+    """`list` and `check`: what a student runs."""
     p = sub.add_parser("list", help="list assignments with titles and points", epilog=_examples(
         "grader list", "grader --course ~/course list"))
     p.set_defaults(run=cmd_list)
@@ -140,6 +153,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="jail the runner in namespaces as grading does (Linux, needs unshare)")
     p.set_defaults(run=cmd_check)
 
+
+
+def _add_grading_commands(sub) -> None:
+    """`grade` and `examples`: graded batches with reports."""
     p = sub.add_parser("grade", help="grade submissions with every test; one JSON report each", epilog=_examples(
         "grader grade backprop submissions/* --out reports/ -j 2",
         "grader grade backprop alice.zip bob.ipynb carol/ --out reports/ --sandbox local",
@@ -167,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="grade again even where a current report exists")
     p.set_defaults(run=cmd_examples)
 
+
+def _add_course_commands(sub) -> None:
+    """`release`, `validate`, `doctor` and `show`: the course's own tools."""
     p = sub.add_parser("release", help="write the student handout: starter, public tests, README, wheel",
                        epilog=_examples("grader release backprop --out handout",
                                         "grader release linear-regression backprop --out ~/handout"))
@@ -197,13 +217,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("report", type=Path, help="a JSON report written by `grader grade`")
     p.add_argument("--hidden", action="store_true", help="include hidden tests (instructors)")
     p.set_defaults(run=cmd_show)
-    _add_report_commands(sub)
-    _add_nbgrader_commands(sub)
-    __import__("grader.interop.cli", fromlist=["register"]).register(sub)  # gradescope, prairielearn, similarity
-    __import__("grader.service.command", fromlist=["register"]).register(sub)  # `grader serve`
-    __import__("grader.pipeline.worker", fromlist=["register"]).register(sub)  # worker, --cluster
-    __import__("grader.authoring.new", fromlist=["register"]).register(sub)  # `grader new`
-    return parser
 
 
 def _sandbox_options(p: argparse.ArgumentParser) -> None:
@@ -599,7 +612,6 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from grader.pipeline.batch import plan
-    from grader.ingest.workspace import submission_name
     from grader.pipeline.progress import describe, make_progress
 
     if not args.source.is_file():
@@ -609,10 +621,7 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     sandbox = _announce(_choose_sandbox(args.sandbox))
     _require("nbgrader", "`grader nbgrader grade`")
     from grader.interop.nbgrader.compat import grade_notebook, notebook_title
-    # nbgrader's layout names the student by folder: submitted/<student>/<assignment>/<notebook>.ipynb
-    names = [s.parts[-3] if s.stem == args.source.stem and len(s.parts) > 3
-             else submission_name(s) for s in sources]
-    jobs = plan(sources, names)
+    jobs = plan(sources, _nbgrader_names(args.source, sources))
     title = notebook_title(args.source.stem, {"cell_seconds": args.cell_timeout,
                                               "add_missing_cells": args.add_missing_cells})
 
@@ -637,6 +646,15 @@ def _cmd_nbgrader_grade(args: argparse.Namespace) -> int:
     rows = [(args.source.stem, name, graded[name], "") for name in jobs]
     _print_table(rows)
     return INFRA if any(r["status"] == "infra_error" for _, _, r, _ in rows) else OK
+
+
+def _nbgrader_names(source: Path, submissions: list[Path]) -> list[str]:
+    """Report names: nbgrader's layout names the student by folder
+    (submitted/<student>/<assignment>/<notebook>.ipynb); other notebooks by their own name."""
+    from grader.ingest.workspace import submission_name
+
+    return [s.parts[-3] if s.stem == source.stem and len(s.parts) > 3 else submission_name(s)
+            for s in submissions]
 
 
 def _require(module: str, command: str) -> None:

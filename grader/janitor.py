@@ -1,6 +1,6 @@
 """The janitor: what a grader leaves when it is killed is removed seconds later, not at the next start.
 
-A grader process starts one janitor (`ensure_janitor`, with its first job folder) in a session of its
+A grader process starts one janitor (`grader.jobdirs.ensure_janitor`, with its first job folder) in a session of its
 own, so a kill of the grader's whole process group does not reach it. The janitor holds the read end
 of a pipe whose write end only the grader has; when the grader ends, however it ends, the pipe closes
 and the janitor removes the grader's leftovers: the containers its judges started (labelled with the
@@ -10,34 +10,21 @@ It never touches a live owner's folder or another grader's containers, and it ne
 
 from __future__ import annotations
 
-import functools
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from grader import jobdirs
 
 # Judges get SIGKILL when their grader dies; their runners follow them. Folders whose owner is still
 # alive are retried for this long before the janitor leaves them to the next grader's sweep.
 SETTLE_SECONDS = 15
 
 
-@functools.cache
-def ensure_janitor() -> subprocess.Popen | None:
-    """Start this process's janitor once; it lives until this process ends (the pipe stays open)."""
-    try:
-        return subprocess.Popen([sys.executable, "-m", "grader.janitor", str(os.getpid())],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:  # no janitor: the next grader's sweep still removes what a killed one left
-        return None
-
-
 def clean_up_after(grader_pid: int) -> None:
     """Remove the containers and job folders that grader `grader_pid` (now gone) left behind."""
-    from grader import jobdirs
 
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
@@ -49,7 +36,6 @@ def clean_up_after(grader_pid: int) -> None:
 
 
 def _owned_by_the_living() -> bool:
-    from grader import jobdirs
 
     tmp = Path(tempfile.gettempdir())
     return any(p.name.startswith(jobdirs.PREFIX) and not jobdirs.is_stale(p) for p in tmp.iterdir())

@@ -16,6 +16,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -119,10 +121,19 @@ def _force_remove(folder: Path) -> None:
 
 
 @functools.cache
+def ensure_janitor() -> subprocess.Popen | None:
+    """Start this process's janitor (grader/janitor.py) once; it lives until this process ends (the pipe stays open)."""
+    try:
+        return subprocess.Popen([sys.executable, "-m", "grader.janitor", str(os.getpid())],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # no janitor: the next grader's sweep still removes what a killed one left
+        return None
+
+
+@functools.cache
 def sweep_once() -> int:
     """remove_stale once per process (the first grade of a batch, or a one-off `grader grade`), and
     start the janitor that removes this process's own leftovers if it is killed."""
-    from grader.janitor import ensure_janitor
-
     ensure_janitor()
     return len(remove_stale())

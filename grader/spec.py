@@ -85,38 +85,18 @@ class AssignmentSpec:
 
 
 def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
+    """The assignment at `root`, from its assignment.toml; every mistake in it is a SpecError naming it."""
     root = root.resolve()
     path = root / "assignment.toml"
-    if not SLUG.match(root.name):
-        raise SpecError(f"{root}: an assignment folder is named NN-slug (e.g. 05-backprop)")
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{path}: missing") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    data = _read_toml(root, path)
     where = str(path)
-    _known(data, TOP_KEYS, where)
-    if data.get("schema", 1) != 1:
-        raise SpecError(f"{where}: schema {data['schema']!r} is not supported (this grader reads 1)")
     files = data.get("files", {})
     _known(files, FILES_KEYS, f"{where} [files]")
     runtime = data.get("runtime", {})
     _known(runtime, RUNTIME_KEYS, f"{where} [runtime]")
-    api_table = data.get("api")
-    api_table = {k: v for k, v in api_table.items() if k != "mutates"} if isinstance(api_table, dict) else None
-    mutates = _mutates(data["api"].get("mutates", []) if api_table is not None else [], where)
-    api = _api(api_table, where)
-    unknown = [n for n in mutates if not any(n in names for names in api.values())]
-    if unknown:
-        raise SpecError(f"{where}: [api] mutates names {', '.join(unknown)}, which no [api] file lists")
+    api, mutates = _api_and_mutates(data.get("api"), where)
     required = tuple(_typed(files, "required", list, where, default=list(api)))
-    for name in (*required, *api):
-        if not FILENAME.match(name):
-            raise SpecError(f"{where}: {name!r} is not a Python file name a submission can hold")
-    for name in api:
-        if name not in required:
-            raise SpecError(f"{where}: [api] names {name!r}, which [files] required does not list")
+    _check_files(required, api, where)
     return AssignmentSpec(
         id=root.name, root=root, course=(course or root.parent.parent).resolve(),
         title=_typed(data, "title", str, where),
@@ -128,6 +108,41 @@ def load_spec(root: Path, *, course: Path | None = None) -> AssignmentSpec:
         max_kb=_typed(files, "max_kb", int, where, default=512),
         mutates=mutates,
     )
+
+
+def _read_toml(root: Path, path: Path) -> dict:
+    if not SLUG.match(root.name):
+        raise SpecError(f"{root}: an assignment folder is named NN-slug (e.g. 05-backprop)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    _known(data, TOP_KEYS, str(path))
+    if data.get("schema", 1) != 1:
+        raise SpecError(f"{path}: schema {data['schema']!r} is not supported (this grader reads 1)")
+    return data
+
+
+def _api_and_mutates(table: Any, where: str) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """[api]: file -> names tests may call, and `mutates`: the names allowed to change arguments."""
+    files = {k: v for k, v in table.items() if k != "mutates"} if isinstance(table, dict) else None
+    mutates = _mutates(table.get("mutates", []) if files is not None else [], where)
+    api = _api(files, where)
+    unknown = [n for n in mutates if not any(n in names for names in api.values())]
+    if unknown:
+        raise SpecError(f"{where}: [api] mutates names {', '.join(unknown)}, which no [api] file lists")
+    return api, mutates
+
+
+def _check_files(required: tuple[str, ...], api: dict[str, list[str]], where: str) -> None:
+    for name in (*required, *api):
+        if not FILENAME.match(name):
+            raise SpecError(f"{where}: {name!r} is not a Python file name a submission can hold")
+    for name in api:
+        if name not in required:
+            raise SpecError(f"{where}: [api] names {name!r}, which [files] required does not list")
 
 
 def _known(table: Any, allowed: set[str], where: str) -> None:

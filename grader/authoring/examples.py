@@ -7,9 +7,11 @@ and `starter` (the untouched starter, zero). Other cases are folders beside expe
     score = "between"              # "full", "between", "zero" or a number (the exact score)
     fails = ["hidden/test_layers.py::test_affine_backward_db"]   # optional: exactly these lose points
     mentions = "sum over the batch" # optional: some failing message says this
+    student_sees = "db must be summed" # optional: the student's copy of the report says this
 
 `examples/hostile/` holds cases that attack the grader; their expected.toml names the assignment each
-one targets (`assignment = "05-backprop"`).
+one targets (`assignment = "05-backprop"`). This module only reads those files: it never grades and
+never writes a pin; `grader examples` and `grader validate` do the grading.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from grader.errors import SpecError
 from grader.spec import AssignmentSpec
 
-KEYS = {"score", "fails", "mentions", "assignment", "about"}
+KEYS = {"score", "fails", "mentions", "assignment", "about", "student_sees"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Case:
     mentions: str | None = None
     about: str = ""
     assignment: str | None = field(default=None, compare=False)
+    student_sees: str | None = None
 
 
 def cases_for(spec: AssignmentSpec) -> list[Case]:
@@ -71,7 +74,7 @@ def _case(folder: Path, name: str, entry: dict) -> Case:
         path = matches[0]
     fails = entry.get("fails")
     return Case(name, path, entry.get("score", "between"), tuple(fails) if fails is not None else None,
-                entry.get("mentions"), entry.get("about", ""), entry.get("assignment"))
+                entry.get("mentions"), entry.get("about", ""), entry.get("assignment"), entry.get("student_sees"))
 
 
 def problems(case: Case, report: dict) -> list[str]:

@@ -4,7 +4,8 @@
 single-point mutants inside the solution blocks (an operator, a comparison, a constant, an axis, a
 reduction swapped for its sibling), grades each mutant like a submission and reports, per assignment,
 the share of mutants that lost points. Survivors are listed with the line they changed, so each can be
-explained (an equivalent mutant) or answered with a new test.
+explained (an equivalent mutant) or answered with a new test. Mutants live in temporary folders; the
+reference solutions themselves are never edited.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 It writes `assignments/NN-slug/`, `solutions/NN-slug/` and `examples/NN-slug/` with the placeholders
 `{{slug}}`, `{{title}}` and `{{seed}}` filled in, and refuses to touch a step that already exists.
 The result is a complete step (its reference scores full marks, its starter zero, its example mistake
-its pinned score), so `grader validate NN-slug` passes before the author changes a line.
+its pinned score), so `grader validate NN-slug` passes before the author changes a line. It never
+overwrites anything: a step that exists already is an error.
 """
 
 from __future__ import annotations

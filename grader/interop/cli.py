@@ -1,6 +1,7 @@
 """Subcommands of the platform exporters (`grader gradescope …`); argument parsing only.
 
-`register(sub)` is called once from grader/cli.py; the work is in the grader.interop modules.
+`register(sub)` is called once from grader/cli.py; the work is in the grader.interop modules, and nothing
+here computes a score or writes a report itself.
 Exit codes follow grader.cli: 0 done, 2 usage, 3 the grader itself failed.
 """
 

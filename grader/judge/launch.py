@@ -15,13 +15,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader import jobdirs
 from grader.spec import AssignmentSpec
-
-if TYPE_CHECKING:
-    from grader.ingest.workspace import Workspace
 
 SESSION_MODULE = f"{__package__}.session"
 # The judge gets the submission's whole budget plus this much for pytest, imports and reference work.
@@ -51,7 +47,7 @@ def watch_for_ctrl_c() -> None:
 _DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
-def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str) -> dict:
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
     tmp = jobdirs.make_job_dir("grader-job-")
@@ -62,11 +58,11 @@ def run_judge(spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Workspace | None, *, invalid: str | None,
+def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str) -> dict:
     job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
            "isolate": isolate, "visibility": visibility, "invalid": invalid,
-           "workspace": str(workspace.path) if workspace else None,
+           "workspace": str(workspace) if workspace else None,
            "result": str(Path(tmp) / "result.json")}
     (Path(tmp) / "job.json").write_text(json.dumps(job))
     limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS

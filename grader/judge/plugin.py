@@ -4,7 +4,8 @@ It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist
 `figures`, `sandbox_gpu`),
 requires a `points` marker on every test, takes visibility from the folder (tests/public, tests/hidden),
 and turns each test's phases into one outcome: status, score, message, duration. Verdicts the
-submission earned (a timeout, a crash) win over whatever the test did with them.
+submission earned (a timeout, a crash) win over whatever the test did with them. It never imports
+the submission: tests reach it only through the `submission` proxy.
 """
 
 from __future__ import annotations

@@ -135,8 +135,30 @@ class RunnerSession:
         return True
 
     def _start(self) -> None:
+        """A new runner with the submission imported, or a `fatal` reason and NotRun for the test."""
         assert self.backend is not None
         seconds = self._seconds_left(self.limits.import_seconds)
+        started_frame = self._start_runner()
+        absent = started_frame.get("missing_needs") or []
+        if absent:  # known before any student code ran, so a submission cannot fake it
+            self._stop()
+            self.skipped = self.fatal = (f"skipped: {', '.join(map(str, absent))} is not installed in the "
+                                         "sandbox; this step is graded where the image has it")
+            self._fail(NotRun(self.fatal))
+        hello = self._await_import(seconds)
+        if self.fatal:
+            self._fail(NotRun(self.fatal))
+        if not hello.get("ok"):
+            error = StudentError("importing the submission", hello.get("error") or {})
+            self._stop()
+            self.fatal = f"the submission could not be imported: {error.message}"
+            self._fail(NotRun(self.fatal))
+        info = wire.decode(hello.get("value"), [])
+        self.info = {k: info.get(k) for k in ("python", "numpy")}
+        self.missing = {entry.split(": ", 1)[-1] for entry in info.get("missing", [])}
+
+    def _start_runner(self) -> dict:
+        """The runner's `started` frame; a failure before any student code ran is the sandbox's."""
         try:
             self.process = self.backend.start()
             started_frame, _ = self.process.channel.receive(deadline=time.monotonic() + STARTUP_SECONDS)
@@ -147,13 +169,11 @@ class RunnerSession:
             output, _ = self.backend.output.text()
             raise InfrastructureError(f"the sandbox could not start a runner ({exc}; {ending}): "
                                       f"{output.strip()[-1000:]}") from exc
-        absent = started_frame.get("missing_needs") or []
-        if absent:  # known before any student code ran, so a submission cannot fake it
-            self._stop()
-            self.skipped = self.fatal = (f"skipped: {', '.join(map(str, absent))} is not installed in the "
-                                         "sandbox; this step is graded where the image has it")
-            self._fail(NotRun(self.fatal))
-        started = time.monotonic()
+        return started_frame
+
+    def _await_import(self, seconds: float) -> dict:
+        """The runner's answer to importing the submission; on a timeout or a death, `fatal` says why."""
+        started, hello = time.monotonic(), {}
         try:
             hello, _ = self.process.channel.receive(deadline=started + seconds)
         except wire.ChannelTimeout:
@@ -170,16 +190,7 @@ class RunnerSession:
         finally:
             self.spent += time.monotonic() - started
             self.timings.setdefault("first_import_seconds", time.monotonic() - started)
-        if self.fatal:
-            self._fail(NotRun(self.fatal))
-        if not hello.get("ok"):
-            error = StudentError("importing the submission", hello.get("error") or {})
-            self._stop()
-            self.fatal = f"the submission could not be imported: {error.message}"
-            self._fail(NotRun(self.fatal))
-        info = wire.decode(hello.get("value"), [])
-        self.info = {k: info.get(k) for k in ("python", "numpy")}
-        self.missing = {entry.split(": ", 1)[-1] for entry in info.get("missing", [])}
+        return hello
 
     def _stop(self) -> str:
         process, self.process = self.process, None

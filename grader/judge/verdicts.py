@@ -1,7 +1,8 @@
 """What can end a test other than its own assertions, each mapped to a report status.
 
 These derive from BaseException so that a test's broad `except Exception` cannot swallow them; the
-session also remembers the verdict of the running test, so even a swallowed one still counts.
+session also remembers the verdict of the running test, so even a swallowed one still counts. A
+verdict carries a reason for the report and never a score of its own.
 """
 
 from __future__ import annotations

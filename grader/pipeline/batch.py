@@ -7,15 +7,16 @@ failure of any kind becomes its own report and never stops the others.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from grader.pipeline import grade as grading
 from grader.errors import GraderError
 from grader.ingest.workspace import submission_name
+from grader.pipeline import grade as grading
 from grader.pipeline.progress import Progress, describe, make_progress
 from grader.report.write import write_report
 from grader.spec import AssignmentSpec
@@ -56,26 +57,42 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         shown.begin(len(names))
     if sandbox == "docker":
         _prepare_image(shown)
-    reports: dict[str, dict] = {}
+    try:
+        one = functools.partial(_grade_one, spec, out, shown, sandbox=sandbox, isolate=isolate, force=force,
+                                grade=(executor or grading).grade)
+        # With a cluster (`executor`), each thread waits on one job in flight there.
+        reports = _run_all(one, names, executor.slots if executor else max(1, jobs), on_report,
+                           cancel=executor.cancel if executor else None)
+    finally:
+        if owned:
+            shown.close()
+    return {name: reports[name] for name in names}
 
-    def one(name: str, source: Path) -> dict:
-        target = out / f"{name}.json"
-        shown.started(name)
-        before = None if force else _timings(target)
-        try:
-            report = (executor or grading).grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
-                               previous=None if force else target)
-            cached = before is not None and before == report.get("timings")
-            if not cached:
-                write_report(report, target)
-        except Exception as exc:  # last resort: this submission's infra_error, and the batch goes on
-            report, cached = grading.failure_report(spec, name, f"{type(exc).__name__}: {exc}"), False
+
+def _grade_one(spec: AssignmentSpec, out: Path, shown: Progress, name: str, source: Path, *, sandbox: str,
+               isolate: bool, force: bool, grade: Callable[..., dict]) -> dict:
+    """One submission's report, written to `out/<name>.json` unless the current one there was reused."""
+    target = out / f"{name}.json"
+    shown.started(name)
+    before = None if force else _timings(target)
+    try:
+        report = grade(spec, source, sandbox=sandbox, isolate=isolate, name=name,
+                       previous=None if force else target)
+        cached = before is not None and before == report.get("timings")
+        if not cached:
             write_report(report, target)
-        shown.finished(name, describe(report), cached=cached)
-        return report
+    except Exception as exc:  # last resort: this submission's infra_error, and the batch goes on
+        report, cached = grading.failure_report(spec, name, f"{type(exc).__name__}: {exc}"), False
+        write_report(report, target)
+    shown.finished(name, describe(report), cached=cached)
+    return report
 
-    # With a cluster (`executor`), each thread waits on one job in flight there.
-    with ThreadPoolExecutor(max_workers=executor.slots if executor else max(1, jobs)) as pool:
+
+def _run_all(one: Callable[[str, Path], dict], names: dict[str, Path], workers: int,
+             on_report: Callable[[str, dict], None] | None, *, cancel: Callable[[], None] | None) -> dict:
+    """name -> one(name, source) for every submission, `workers` at a time, each reported as it ends."""
+    reports: dict[str, dict] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(one, name, source): name for name, source in names.items()}
         try:
             for future in as_completed(futures):
@@ -86,13 +103,10 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         except BaseException:
             # Ctrl-C (or a bug): start nothing new; what is running finishes or dies with its judge.
             pool.shutdown(wait=False, cancel_futures=True)
-            if executor is not None:
-                executor.cancel()
+            if cancel is not None:
+                cancel()
             raise
-        finally:
-            if owned:
-                shown.close()
-    return {name: reports[name] for name in names}
+    return reports
 
 
 def _timings(target: Path) -> dict | None:

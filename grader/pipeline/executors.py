@@ -21,7 +21,7 @@ from typing import ContextManager, TextIO
 
 from grader.errors import GraderError, InfrastructureError
 from grader.pipeline.job import Job, failure_report, oversized, prepare, run_job
-from grader.pipeline.worker import CLUSTER_ENV
+from grader.pipeline.worker import CLUSTER_ENV, machine_resources
 from grader.spec import AssignmentSpec
 
 # A job whose worker died this many times in a row is the submission's doing (it is given up on with
@@ -230,24 +230,6 @@ def _local_cluster(address: str):
     return LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0",
                         silence_logs=logging.ERROR, resources=machine_resources(jobs=1),
                         scheduler_kwargs={"allowed_failures": WORKER_DEATHS - 1})
-
-
-def machine_resources(*, jobs: int, docker: bool = True) -> dict[str, float]:
-    """What a worker running `jobs` jobs at once offers here: Docker and GPUs, as `grader doctor` finds.
-
-    A GPU is offered once per device (the docker sandbox leases each to one job at a time)."""
-    from grader.sandbox.image import connect, gpus
-
-    resources: dict[str, float] = {}
-    try:
-        if docker:
-            connect(timeout=5)
-            resources["sandbox-docker"] = jobs
-    except InfrastructureError:
-        pass
-    if found := gpus():
-        resources["GPU"] = len(found)
-    return resources
 
 
 def open_executor(cluster: str | None, *, log: TextIO | None = None) -> ContextManager[DaskExecutor | None]:

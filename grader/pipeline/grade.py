@@ -40,7 +40,7 @@ def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate
         key = report_key(spec, workspace.sha256 if workspace else None, invalid, sandbox, visibility)
         if previous is not None and (cached := current_report(previous, key)):
             return cached
-        outcome = run_judge(spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
+        outcome = run_judge(spec, workspace.path if workspace else None, invalid=invalid, sandbox=sandbox, isolate=isolate,
                             visibility=visibility)
     finally:
         if workspace:

@@ -108,7 +108,7 @@ def run_job(job: Job) -> dict:
     workspace = None
     try:
         workspace = _unpack(job, spec) if job.invalid is None else None
-        outcome = run_judge(spec, workspace, invalid=job.invalid, sandbox=job.sandbox,
+        outcome = run_judge(spec, workspace.path if workspace else None, invalid=job.invalid, sandbox=job.sandbox,
                                 isolate=job.isolate, visibility=job.visibility)
         return grading.finish_report(spec, name=job.name, workspace=workspace, invalid=job.invalid,
                                  outcome=outcome, started=started, key=job.key)

@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.errors import GraderError, InfrastructureError
 
 CLUSTER_ENV = "GRADER_CLUSTER"  # the default scheduler of `grader worker` and of --cluster
 BATCH_COMMANDS = ("grade", "examples")  # the commands that grade a batch and so take --cluster
@@ -69,7 +69,6 @@ def worker_command(scheduler: str, *, nthreads: int = 1, resources: dict[str, fl
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from grader.pipeline.executors import machine_resources
     from grader.pipeline.job import COURSE_ENV
 
     if not args.scheduler:
@@ -88,3 +87,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     os.execve(sys.executable, command, {**os.environ, COURSE_ENV: str(course)})
     return 0  # not reached: the process is now the Dask worker
+
+
+def machine_resources(*, jobs: int, docker: bool = True) -> dict[str, float]:
+    """What a worker running `jobs` jobs at once offers here: Docker and GPUs, as `grader doctor` finds.
+
+    A GPU is offered once per device (the docker sandbox leases each to one job at a time)."""
+    from grader.sandbox.image import connect, gpus
+
+    resources: dict[str, float] = {}
+    try:
+        if docker:
+            connect(timeout=5)
+            resources["sandbox-docker"] = jobs
+    except InfrastructureError:
+        pass
+    if found := gpus():
+        resources["GPU"] = len(found)
+    return resources

@@ -1,6 +1,7 @@
 """The report: one schema (report.schema.json), one builder (build.py), one writer (write.py).
 
-Every other format (console text, Gradescope, JUnit, CSV, HTML) is a view computed from a report.
+Every other format (console text, Gradescope, JUnit, CSV, HTML) is a view computed from a report;
+nothing in this package grades or runs code.
 """
 
 from pathlib import Path

@@ -1,4 +1,6 @@
-"""The one writer of report files: validate against the schema, strict JSON, atomic replace."""
+"""The one writer of report files: validate against the schema, strict JSON, atomic replace.
+
+A report that fails the schema is never written, and a half-written file is never left in place."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A backend starts runner processes for one workspace. The judge sees only `RunnerProcess`: a channel,
 a way to kill it, and the facts of how it ended. Limits are one frozen value, filled from the
-assignment's spec, so both backends enforce the same numbers.
+assignment's spec, so both backends enforce the same numbers. Nothing here reads a test, a reference
+value or a report: the sandbox only runs the runtime (grader/runtime) with the student's files.
 """
 
 from __future__ import annotations

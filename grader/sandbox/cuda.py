@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from grader.errors import InfrastructureError
+from grader.sandbox.recipe import VARIANTS, digest, sandbox_file
 
 # Pinned: a regrade must run the same torch. 2.5.1's PyPI wheel is built for CUDA 12.4 (driver >= 525
 # through CUDA's minor-version compatibility; nvidia-smi shows the driver's own CUDA version).
@@ -43,11 +44,9 @@ LIBS_REPO = "dl-grader-cuda-libs"
 
 def libs_tag(numpy_base: str) -> str:
     """`dl-grader-cuda-libs:<hash>`: the Debian layer (libstdc++) the CUDA wheels sit on."""
-    from grader.sandbox.image import _digest, _sandbox_file
-
-    parts = [_sandbox_file("build-layer.sh").read_bytes(), numpy_base.encode(), " ".join(DEBS).encode(),
+    parts = [sandbox_file("build-layer.sh").read_bytes(), numpy_base.encode(), " ".join(DEBS).encode(),
              DEBS_SMOKE.encode()]
-    return f"{LIBS_REPO}:{_digest(*parts)}"
+    return f"{LIBS_REPO}:{digest(*parts)}"
 
 
 def cuda_base_tag(numpy_base: str) -> str:
@@ -56,11 +55,9 @@ def cuda_base_tag(numpy_base: str) -> str:
     an edited comment never throws away a 5 GB layer."""
     import inspect
 
-    from grader.sandbox.image import VARIANTS, _digest
-
     parts = [TORCH_SPEC.encode(), " ".join(PLATFORM).encode(), dockerfile(libs_tag(numpy_base)).encode(),
              inspect.getsource(unpack).encode()]
-    return f"{VARIANTS['cuda'][1]}:{_digest(*parts)}"
+    return f"{VARIANTS['cuda'][1]}:{digest(*parts)}"
 
 
 def dockerfile(base: str) -> str:

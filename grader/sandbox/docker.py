@@ -62,6 +62,11 @@ def _engine_errors() -> tuple[type[BaseException], ...]:
 ENGINE_ERRORS = _engine_errors()
 
 
+def container_lifetime(limits: Limits) -> int:
+    """Seconds after which the container's own `timeout` kills the runner, even with the grader gone."""
+    return int(limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS + LIFETIME_GRACE_SECONDS)
+
+
 def container_options(config: RunnerConfig, limits: Limits, *, image: str, runtime: Path, job: str,
                       gpu: str | None = None) -> dict[str, Any]:
     """The arguments of `containers.create` for one runner: every limit and mount in one pure value.
@@ -69,14 +74,12 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
     `gpu` is the device id (index or UUID) this job holds, or None: a container gets a GPU only when
     the assignment asks for one, and then exactly the one its job has locked.
     """
-    from docker.types import DeviceRequest, LogConfig, Mount, Ulimit
+    from docker.types import DeviceRequest, LogConfig, Mount
 
-    lifetime = int(limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS + LIFETIME_GRACE_SECONDS)
     runner_config = config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
-    cpu_seconds = int(limits.total_seconds) + 5  # as the local backend's RLIMIT_CPU
     options: dict[str, Any] = {
         "image": image,
-        "command": ["timeout", "-s", "KILL", str(lifetime),
+        "command": ["timeout", "-s", "KILL", str(container_lifetime(limits)),
                     "python3", "-I", "-c", BOOTSTRAP, JAIL_RUNTIME, json.dumps(runner_config)],
         "entrypoint": [],
         "environment": dict(RUNNER_ENV),
@@ -86,9 +89,7 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
         # owner: the judge that removes it; grader: the batch that judge belongs to (its parent).
         "labels": {LABEL: "1", f"{LABEL}.job": job, f"{LABEL}.owner": f"{HOST}:{os.getpid()}",
                    f"{LABEL}.grader": f"{HOST}:{os.getppid()}"},
-        "stdin_open": True,
-        "tty": False,
-        "detach": True,
+        "stdin_open": True, "tty": False, "detach": True,
         "network_mode": "none",
         "ipc_mode": "none",  # no /dev/shm: no second writable tmpfs, no shared memory with anyone
         "cap_drop": ["ALL"],
@@ -97,6 +98,22 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,noexec,size={limits.disk_mb}m,mode=1777"},
         "mounts": [Mount(JAIL_RUNTIME, str(runtime), type="bind", read_only=True),
                    Mount(JAIL_WORKSPACE, str(Path(config.workspace).resolve()), type="bind", read_only=True)],
+        **_resource_limits(limits),
+        # No log driver: a flood must not fill the host's disk through docker's json logs.
+        "log_config": LogConfig(type=LogConfig.types.NONE),
+        "oom_score_adj": 500,  # under host memory pressure a runner goes before the grader
+    }
+    if gpu is not None:
+        options["device_requests"] = [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])]
+    return options
+
+
+def _resource_limits(limits: Limits) -> dict[str, Any]:
+    """Memory, processes, CPU and the rlimits of one runner container: the local backend's numbers."""
+    from docker.types import Ulimit
+
+    cpu_seconds = int(limits.total_seconds) + 5  # as the local backend's RLIMIT_CPU
+    return {
         "mem_limit": f"{limits.memory_mb}m",
         "memswap_limit": f"{limits.memory_mb}m",  # equal: no swap, so the memory cap is the real one
         "pids_limit": limits.pids,
@@ -105,13 +122,7 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
                     Ulimit(name="core", soft=0, hard=0),
                     Ulimit(name="fsize", soft=limits.disk_mb << 20, hard=limits.disk_mb << 20),
                     Ulimit(name="cpu", soft=cpu_seconds, hard=cpu_seconds + 5)],
-        # No log driver: a flood must not fill the host's disk through docker's json logs.
-        "log_config": LogConfig(type=LogConfig.types.NONE),
-        "oom_score_adj": 500,  # under host memory pressure a runner goes before the grader
     }
-    if gpu is not None:
-        options["device_requests"] = [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])]
-    return options
 
 
 class DockerProcess:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -27,12 +26,8 @@ from typing import Iterator
 import grader
 from grader.errors import InfrastructureError
 from grader.sandbox import RUNTIME_FILES, write_runtime
+from grader.sandbox.recipe import BASE_REPO, VARIANTS, digest, sandbox_file
 
-IMAGE_REPO = "dl-grader"
-BASE_REPO = "dl-grader-base"
-# variant -> (image repository, its base's repository); "numpy" is the base itself.
-VARIANTS = {"numpy": (IMAGE_REPO, BASE_REPO), "torch": ("dl-grader-torch", "dl-grader-torch-base"),
-            "cuda": ("dl-grader-cuda", "dl-grader-cuda-base")}
 # What the torch layer holds, and the training step that proves it works (build-layer.sh runs it before
 # and after pruning; what it imports decides which Python packages stay).
 TORCH_PACKAGES = ("python3-torch",)
@@ -48,8 +43,6 @@ for opt in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.
 model(x).detach().cpu().numpy().argmax(axis=1)
 torch.randperm(8, generator=torch.Generator().manual_seed(1)).split(3)
 """
-# The image definition lives next to the package in the course repository (top-level sandbox/).
-SANDBOX_DIR = Path(grader.__file__).resolve().parent.parent / "sandbox"
 # Debian's bookworm takes about a minute to bootstrap; the Python SDK's default timeout is 60 s.
 BUILD_TIMEOUT = 1800
 LOCK = Path(tempfile.gettempdir()) / "dl-grader-image.lock"
@@ -69,13 +62,6 @@ def connect(timeout: int = 60):
     return client
 
 
-def _digest(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()[:16]
-
-
 def variant_for(needs: tuple[str, ...] | list[str], gpu: bool = False) -> str:
     """The image an assignment runs on: "cuda" for torch on a GPU, "torch" for torch, else "numpy"."""
     if "torch" in needs:
@@ -92,11 +78,11 @@ def base_tag(variant: str = "numpy", *, overrides: bool = True) -> str:
         return override
     suite = os.environ.get("DEBIAN_SUITE", "bookworm").encode()
     if variant == "numpy":
-        return f"{BASE_REPO}:{_digest(_sandbox_file('build-base.sh').read_bytes(), suite)}"
+        return f"{BASE_REPO}:{digest(sandbox_file('build-base.sh').read_bytes(), suite)}"
     if variant == "torch":
-        parts = [_sandbox_file("build-layer.sh").read_bytes(), base_tag(overrides=overrides).encode(), suite,
+        parts = [sandbox_file("build-layer.sh").read_bytes(), base_tag(overrides=overrides).encode(), suite,
                  " ".join(TORCH_PACKAGES).encode(), TORCH_SMOKE.encode()]
-        return f"{VARIANTS['torch'][1]}:{_digest(*parts)}"
+        return f"{VARIANTS['torch'][1]}:{digest(*parts)}"
     if variant == "cuda":
         from grader.sandbox.cuda import cuda_base_tag
 
@@ -107,17 +93,9 @@ def base_tag(variant: str = "numpy", *, overrides: bool = True) -> str:
 def image_tag(variant: str = "numpy") -> str:
     """A variant's image tag: changes whenever the Dockerfile, its base or the runner code does."""
     runtime = Path(grader.__file__).parent
-    parts = [_sandbox_file("Dockerfile").read_bytes(), base_tag(variant).encode()]
+    parts = [sandbox_file("Dockerfile").read_bytes(), base_tag(variant).encode()]
     parts += [(runtime / name).read_bytes() for name in RUNTIME_FILES]
-    return f"{VARIANTS[variant][0]}:{_digest(*parts)}"
-
-
-def _sandbox_file(name: str) -> Path:
-    path = SANDBOX_DIR / name
-    if not path.is_file():
-        raise InfrastructureError(f"the sandbox image definition {path} is missing (the grader must run "
-                                  "from the course repository, where sandbox/ sits next to grader/)")
-    return path
+    return f"{VARIANTS[variant][0]}:{digest(*parts)}"
 
 
 def ensure_image(client=None, *, log=None, variant: str = "numpy") -> str:
@@ -220,7 +198,7 @@ def build_image(client, tag: str, *, log=None, variant: str = "numpy") -> None:
             raise InfrastructureError(f"the {variant} base {base} is missing: `make image GPU=1` builds it")
     log(f"building the sandbox image {tag} on {base}")
     with tempfile.TemporaryDirectory(prefix="dl-grader-image-") as context:
-        shutil.copyfile(_sandbox_file("Dockerfile"), Path(context) / "Dockerfile")
+        shutil.copyfile(sandbox_file("Dockerfile"), Path(context) / "Dockerfile")
         write_runtime(Path(context) / "runtime")
         try:
             client.images.build(path=context, tag=tag, buildargs={"BASE": base}, pull=False, rm=True,
@@ -261,7 +239,7 @@ def build_base(tag: str, *, log=None) -> None:
 def _run_script(name: str, args: list[str], tag: str) -> None:
     # The .debs stay between builds: the torch layer's debootstrap then downloads only what is new.
     env = {**os.environ, "DEBOOTSTRAP_CACHE": os.environ.get("DEBOOTSTRAP_CACHE", DEB_CACHE)}
-    proc = subprocess.run(["sh", str(_sandbox_file(name)), *args], stdout=subprocess.PIPE,
+    proc = subprocess.run(["sh", str(sandbox_file(name)), *args], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT, env=env)
     if proc.returncode != 0:
         tail = proc.stdout.decode("utf-8", "replace")[-3000:]

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from grader.errors import InfrastructureError
-from grader.sandbox import cuda, image
+from grader.sandbox import cuda, image, recipe
 from grader.sandbox.interpreter import runner_interpreter
 
 
@@ -23,7 +23,7 @@ def test_a_step_that_needs_torch_gets_the_torch_image_and_the_cuda_one_with_a_gp
 def test_each_variant_has_its_own_repository_and_the_torch_base_is_a_layer_on_the_numpy_base(monkeypatch):
     for variant in ("DL_GRADER_BASE", "DL_GRADER_TORCH_BASE", "DL_GRADER_CUDA_BASE"):
         monkeypatch.delenv(variant, raising=False)
-    tags = {variant: image.image_tag(variant) for variant in image.VARIANTS}
+    tags = {variant: image.image_tag(variant) for variant in recipe.VARIANTS}
     assert [t.split(":")[0] for t in tags.values()] == ["dl-grader", "dl-grader-torch", "dl-grader-cuda"]
     assert image.base_tag("torch").startswith("dl-grader-torch-base:")
     # The torch layer is named by its base too: a new numpy base means a new torch layer.
@@ -42,7 +42,7 @@ def test_a_registry_base_can_replace_the_torch_layer(monkeypatch):
 
 
 def test_the_layer_script_is_valid_shell_and_refuses_a_call_without_packages():
-    script = image.SANDBOX_DIR / "build-layer.sh"
+    script = recipe.SANDBOX_DIR / "build-layer.sh"
     assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
     proc = subprocess.run(["sh", str(script), "base:1", "tag:1", "import torch"], capture_output=True, text=True)
     assert proc.returncode == 2 and "name at least one Debian package" in proc.stderr
@@ -116,7 +116,7 @@ def test_the_local_runner_of_a_torch_step_has_torch():
                           capture_output=True, text=True)
     assert proc.returncode == 0, f"no interpreter with torch (run `make install` as root): {proc.stderr[-500:]}"
     # What the jail shows of it: its installation, never the course's own checkout.
-    course = str(image.SANDBOX_DIR.parent)
+    course = str(recipe.SANDBOX_DIR.parent)
     assert found.paths and course not in found.paths
 
 

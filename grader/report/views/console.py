@@ -1,7 +1,8 @@
 """The report as text for a terminal: what `grader check` prints to a student.
 
 The student's copy lists the visible tests; of the hidden ones that lost points, only each test
-function's name and its hint, one line per identical message (grader.report.views.hidden).
+function's name and its hint, one line per identical message (grader.report.views.hidden). Scores
+are printed as the report has them, never recomputed here.
 """
 
 from __future__ import annotations
