@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,15 +56,23 @@ class Job:
         return sum(len(data) for data in self.files.values())
 
 
-def sandbox_tag(sandbox: str) -> str:
-    """What the runner's environment is: the docker image's tag, or the local Python and numpy."""
-    if sandbox == "docker":
-        from grader.sandbox.image import image_tag
+def sandbox_tag(sandbox: str, needs: tuple[str, ...] = ()) -> str:
+    """What the runner's environment is for a step that `needs` these modules: the docker image's tag
+    (dl-grader-torch for a torch step), or the local Python and numpy and the interpreter that runs it.
 
-        return image_tag()
+    A GPU worker may run a step's CUDA image where the client named the CPU one: the runner code and
+    the tests are the same, and the device it ran on is in the report's environment."""
+    if sandbox == "docker":
+        from grader.sandbox.image import image_tag, variant_for
+
+        return image_tag(variant_for(needs))
     import numpy
 
-    return f"local:python{platform.python_version()}-numpy{numpy.__version__}"
+    from grader.sandbox.interpreter import runner_interpreter
+
+    tag = f"local:python{platform.python_version()}-numpy{numpy.__version__}"
+    runner = runner_interpreter(needs).executable
+    return tag if runner == sys.executable else f"{tag}; {'+'.join(needs)} runner {runner}"
 
 
 def prepare(spec: AssignmentSpec, source: Path, *, name: str, sandbox: str, isolate: bool = True,
@@ -85,7 +94,7 @@ def prepare(spec: AssignmentSpec, source: Path, *, name: str, sandbox: str, isol
             workspace.remove()
     return Job(name=name, assignment=spec.id, title=spec.title, course=str(spec.course),
                assignment_sha=grading.assignment_hash(spec), grader_sha=grading.grader_hash(),
-               sandbox_tag=sandbox_tag(sandbox), sandbox=sandbox, isolate=isolate,
+               sandbox_tag=sandbox_tag(sandbox, spec.needs), sandbox=sandbox, isolate=isolate,
                visibility=visibility, key=key, content_sha=content_sha, files=files, invalid=invalid)
 
 
@@ -132,7 +141,7 @@ def _mismatch(job: Job, spec: AssignmentSpec) -> str | None:
     """Why this worker must not grade `job`, or None when its course and sandbox are the client's."""
     mine = {"course hash of " + job.assignment: grading.assignment_hash(spec),
             # Hashed afresh for each job: the judge it starts runs the code on disk now.
-            "grader code hash": grading.grader_hash.__wrapped__(), "sandbox image tag": sandbox_tag(job.sandbox)}
+            "grader code hash": grading.grader_hash.__wrapped__(), "sandbox image tag": sandbox_tag(job.sandbox, spec.needs)}
     theirs = {"course hash of " + job.assignment: job.assignment_sha,
               "grader code hash": job.grader_sha, "sandbox image tag": job.sandbox_tag}
     for what, value in mine.items():
