@@ -5,6 +5,9 @@ disturb a neighbour's grade, and nothing it started may outlive its grading.
 """
 
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -35,6 +38,30 @@ def _runner_pids() -> set[tuple[int, str]]:
             except OSError:  # gone meanwhile, or not ours to read
                 pass
     return found
+
+
+def _outlived(suspects: set[tuple[int, str]], seconds: float) -> set[tuple[int, str]]:
+    """Those of `suspects` still running after up to `seconds`: a neighbour's runner ends within its
+    limits, a leaked one stays."""
+    deadline = time.monotonic() + seconds
+    while (left := suspects & _runner_pids()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+# What memory-and-processes does, minus the 10,000: fork a child that sleeps, and leave it behind
+# when the process that forked it ends. The marker argument stands for the runner's command line.
+LEAKER = """
+import os, sys, time
+child = os.fork()
+if child == 0:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +98,26 @@ def test_nothing_was_left_behind(graded):
     expected = sorted(f"{c.name}.json" for c in CASES) + ["05-backprop.json"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)  # no temporary files either
     # memory-and-processes forks children that sleep for an hour: they must have died with their
-    # runner. (The old check looked for "sleep(3600)" in `ps`, which a forked child never shows.)
-    deadline = time.monotonic() + 60  # a neighbour's runner ends within its limits; a leak stays
-    while (left := suspects & _runner_pids()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    # runner. (The old check looked for "sleep(3600)" in `ps`, which a forked child never shows;
+    # test_the_leftover_check_sees_a_leaked_fork proves this one can fail.)
+    left = _outlived(suspects, seconds=60)
     assert not left, f"runner processes outlived the batch: {sorted(left)}"
+
+
+def test_the_leftover_check_sees_a_leaked_fork():
+    """The positive control of test_nothing_was_left_behind: an orphaned fork of a process whose
+    command line holds the runner's bootstrap is found, outlives the wait, and is gone once killed."""
+    before = _runner_pids()
+    parent = subprocess.run([sys.executable, "-c", LEAKER, BOOTSTRAP], capture_output=True, text=True,
+                            timeout=30, check=True)
+    child = int(parent.stdout)
+    try:
+        suspects = _runner_pids() - before
+        assert child in {pid for pid, _ in suspects}, f"the leaked fork {child} was not seen: {suspects}"
+        assert child in {pid for pid, _ in _outlived(suspects, seconds=1)}
+    finally:
+        os.kill(child, signal.SIGKILL)
+    assert child not in {pid for pid, _ in _outlived(suspects, seconds=10)}
 
 
 @pytest.mark.slow
