@@ -9,7 +9,7 @@ Routes: `POST /hooks/{github|gitlab|gitea}` (only the configured forge; 401 for 
 over the size cap, 403 for a repository not on the roster, 200 for a ping, an ungraded branch or a
 redelivery, 202 once the job row is committed), `GET /feedback/{link}` (the student's copy of the
 report behind an unguessable link), `GET /gradebook`, `/gradebook.csv`, `/gradebook/jobs/{id}`,
-`/gradebook/nbgrader.db?assignment=ID`,
+`/gradebook/nbgrader.db?assignment=ID` (and `.zip`: with the autograded notebooks formgrader opens),
 `/api/jobs`, `/api/tokens` (instructor token: `Authorization: Bearer`, or the cookie `/login` sets),
 `POST /api/submissions?assignment=ID` (a zip with a student's upload token), `GET /healthz`.
 This module never grades and never trusts a URL or a student name from a payload.
@@ -40,7 +40,7 @@ from grader.report.views.html import to_html
 from grader.service import hooks
 from grader.service.config import ServiceConfig
 from grader.service.forge import StatusPoster
-from grader.service.gradebook import gradebook, max_points, to_csv
+from grader.service.gradebook import gradebook, max_points, nbgrader_course, nbgrader_zip, to_csv
 from grader.service.store import Store
 from grader.service.worker import GradeFunction, Worker
 
@@ -194,27 +194,29 @@ class Service:
 
     async def nbgrader_export(self, request: Request) -> Response:
         """`/gradebook/nbgrader.db?assignment=ID`: the counted report of each student in a new nbgrader
-        gradebook (SQLite) for formgrader. Scores are the reports' own: nbgrader applies its late policy."""
+        gradebook (SQLite); `/gradebook/nbgrader.zip?assignment=ID`: that gradebook with the autograded
+        notebooks formgrader opens (grader.service.gradebook.nbgrader_course)."""
         if not self._instructor(request):
             return PlainTextResponse("instructor token required", status_code=401)
         assignment = request.query_params.get("assignment", "")
         if assignment not in self.config.deadlines:
             return PlainTextResponse(f"no assignment {assignment!r} here", status_code=404)
-        data = await run_in_threadpool(self._nbgrader_bytes, assignment)
-        return Response(data, media_type="application/vnd.sqlite3",
-                        headers={"Content-Disposition": f'attachment; filename="{assignment}-gradebook.db"'})
+        as_zip = request.url.path.endswith(".zip")
+        data = await run_in_threadpool(self._nbgrader_bytes, assignment, as_zip)
+        kind, name = ("application/zip", "nbgrader.zip") if as_zip else ("application/vnd.sqlite3", "gradebook.db")
+        return Response(data, media_type=kind,
+                        headers={"Content-Disposition": f'attachment; filename="{assignment}-{name}"'})
 
-    def _nbgrader_bytes(self, assignment: str) -> bytes:
-        from grader.interop.nbgrader.gradebook import export_reports
+    def _nbgrader_bytes(self, assignment: str, as_zip: bool) -> bytes:
+        def report_of(job: int) -> dict:
+            return json.loads(self.store.job(job)["report"])
 
-        table = gradebook(self.config, self.store.jobs())
-        counted = [cells[assignment].counted["id"] for cells in table.values()
-                   if assignment in cells and cells[assignment].counted]
-        reports = [json.loads(self.store.job(job)["report"]) for job in counted]
+        jobs = self.store.jobs()
+        if as_zip:
+            return nbgrader_zip(self.config, jobs, assignment, report_of)
         with tempfile.TemporaryDirectory(prefix="grader-nbgrader-") as tmp:
-            target = Path(tmp) / "gradebook.db"
-            export_reports(reports, f"sqlite:///{target}", assignment)
-            return target.read_bytes()
+            nbgrader_course(self.config, jobs, assignment, report_of, Path(tmp))
+            return (Path(tmp) / "gradebook.db").read_bytes()
 
     async def api_jobs(self, request: Request) -> Response:
         if not self._instructor(request):
@@ -277,6 +279,7 @@ def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFu
         Route("/gradebook.csv", service.gradebook_csv),
         Route("/gradebook/jobs/{job:int}", service.instructor_report),
         Route("/gradebook/nbgrader.db", service.nbgrader_export),
+        Route("/gradebook/nbgrader.zip", service.nbgrader_export),
         Route("/api/jobs", service.api_jobs),
         Route("/api/submissions", service.upload, methods=["POST"]),
         Route("/api/tokens", service.tokens),

@@ -2,14 +2,20 @@
 
 Each cell counts the best or the last graded push (the course's `keep`), with the late policy applied
 here, in the gradebook, and never by changing a report. A job that failed (fetch error, infra error) or
-is still queued is shown but counts nothing: no score is never a zero. Writes nothing.
+is still queued is shown but counts nothing: no score is never a zero. Writes nothing, except the
+nbgrader course folder `nbgrader_course` is asked to write.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import tempfile
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from grader.service.config import ServiceConfig
 
@@ -76,3 +82,40 @@ def _number(x: float | None) -> str:
 
 def _defuse(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def nbgrader_course(config: ServiceConfig, jobs: list[dict], assignment: str, report_of: Callable[[int], dict],
+                    folder: Path) -> list[Path]:
+    """`folder` made an nbgrader course for formgrader: gradebook.db with each student's counted report
+    of `assignment`, and autograded/<student>/<assignment>/<notebook>.ipynb for each (what
+    `grader nbgrader export` writes). Each submission's timestamp is when the service received it and
+    its late penalty the points the course's policy took off, against the assignment's deadline, so
+    formgrader flags the late ones. Returns the files written, relative to `folder`."""
+    from grader.interop.nbgrader.gradebook import Arrival, export  # noqa: PLC0415 (nbgrader is heavy)
+
+    counted = [cells[assignment] for cells in gradebook(config, jobs).values()
+               if assignment in cells and cells[assignment].counted]
+    reports, arrivals = [], {}
+    for cell in counted:
+        report = report_of(cell.counted["id"])
+        reports.append(report)
+        arrivals[report["submission"]["name"]] = Arrival(
+            dt.datetime.fromtimestamp(cell.counted["received_at"], dt.timezone.utc),
+            max(0.0, (cell.counted["score"] or 0.0) - (cell.points or 0.0)))
+    summary = export(reports, f"sqlite:///{folder / 'gradebook.db'}", assignment, folder,
+                     due=config.deadlines[assignment].due, arrivals=arrivals)
+    return [Path("gradebook.db"), *(p.relative_to(folder) for p in summary.notebooks)]
+
+
+def nbgrader_zip(config: ServiceConfig, jobs: list[dict], assignment: str,
+                 report_of: Callable[[int], dict]) -> bytes:
+    """The nbgrader course folder of `nbgrader_course` as a zip: unpacked, `nbgrader formgrader` (or
+    Jupyter with nbgrader's extension) run in it shows each submission's page with its scores."""
+    with tempfile.TemporaryDirectory(prefix="grader-nbgrader-") as tmp:
+        folder = Path(tmp)
+        files = nbgrader_course(config, jobs, assignment, report_of, folder)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in files:
+                archive.write(folder / name, name.as_posix())
+        return out.getvalue()

@@ -12,14 +12,21 @@ The export is one transaction: everything or, when any step fails, nothing (the 
 is rolled back and no notebook is written). With a course folder it also writes what formgrader shows
 for a submission, `autograded/<student>/<assignment>/<notebook>.ipynb`: the student's submitted notebook
 with nbgrader's metadata put back from the source, as autograde writes it (outputs replaced by our
-verdict for each failed test cell, never the student's own). It writes only to that gradebook and that
-folder, and never changes a report.
+verdict for each failed test cell, never the student's own). A report that did not come from a
+notebook (`grader grade`, the grading service) has no source or submitted notebook: formgrader gets a
+notebook made from the report, one locked grade cell per test named by an id nbgrader accepts (its
+page finds each score box by that id), its output our verdict. It writes only to that gradebook and
+that folder, and never changes a report.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import datetime as dt
+import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -33,10 +40,21 @@ from nbgrader.api import Gradebook, MissingEntry
 from grader.errors import GraderError
 
 MANUAL_PREFIX = "skipped: graded by hand"
+SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")  # nbgrader's grade_id alphabet; formgrader's page uses it in selectors
 
 
 class ExportError(GraderError):
     """The reports cannot go into this gradebook as they are; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """When a student's submission arrived (an aware datetime) and the points a late policy takes off
+    it; nbgrader keeps both (submission timestamp, notebook late_submission_penalty), and formgrader
+    flags a submission later than the assignment's due date."""
+
+    at: dt.datetime
+    penalty: float = 0.0
 
 
 @dataclass
@@ -53,29 +71,34 @@ def export_reports(reports: list[dict], db_url: str, assignment: str, course: Pa
     return export(reports, db_url, assignment, course).reports
 
 
-def export(reports: list[dict], db_url: str, assignment: str, course: Path | None = None) -> ExportSummary:
+def export(reports: list[dict], db_url: str, assignment: str, course: Path | None = None, *,
+           due: dt.datetime | None = None, arrivals: dict[str, Arrival] | None = None) -> ExportSummary:
     """Add `reports` to the gradebook at `db_url` under `assignment`, and their autograded notebooks.
 
     `course` is the nbgrader course folder (source/, submitted/, autograded/); by default the folder of
-    a SQLite gradebook, where nbgrader keeps it. All or nothing: on any error nothing is changed (a
-    SQLite gradebook this call created is removed again).
+    a SQLite gradebook, where nbgrader keeps it. `due` becomes the assignment's due date and
+    `arrivals` ({student: Arrival}) the submissions' timestamps and late penalties; without them
+    nbgrader's own stay as they are. All or nothing: on any error nothing is changed (a SQLite
+    gradebook this call created is removed again).
     """
     _alembic_on_path()
     course = course if course is not None else _default_course(db_url)
     graded = [r for r in reports if r["status"] != "infra_error"]  # no score, so nothing to record
     masters = {nb: _master(course, assignment, nb) for nb in sorted({_notebook(r) for r in graded})}
+    made = {nb for nb in masters if not any(_from_notebook(r) for r in graded if _notebook(r) == nb)}
+    masters.update({nb: report_master([r for r in graded if _notebook(r) == nb]) for nb in made})
     created = _sqlite_file(db_url)
     created = created if created is not None and not created.exists() else None
     summary = ExportSummary(reports=len(graded))
     try:
         with tempfile.TemporaryDirectory(prefix="grader-nbgrader-export-") as staging, \
                 Gradebook(db_url) as gb, _transaction(gb) as commit:
-            gb.update_or_create_assignment(assignment)
+            gb.update_or_create_assignment(assignment, **({"duedate": _utc(due)} if due else {}))
             for notebook, master in masters.items():
                 _declare_notebook(gb, assignment, notebook, master, graded)
             for report in graded:
-                _record(gb, report, assignment)
-            moves = _stage_autograded(graded, masters, course, assignment, Path(staging), summary)
+                _record(gb, report, assignment, (arrivals or {}).get(report["submission"]["name"]))
+            moves = _stage_autograded(graded, masters, made, course, assignment, Path(staging), summary)
             commit()  # the one real commit, after every step succeeded
             for staged, target in moves:  # formgrader's files, only once the grades are in
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -113,11 +136,46 @@ def _notebook(report: dict) -> str:
     return report["assignment"]["id"]
 
 
+def _from_notebook(report: dict) -> bool:
+    """A report of `grader nbgrader grade`: its tests are `<notebook>.ipynb::<grade_id>`."""
+    prefix = f"{_notebook(report)}.ipynb::"
+    return any(t["name"].startswith(prefix) for t in report["tests"])
+
+
 def _grade_id(report: dict, test: dict) -> str:
     """nbgrader's grade_id for a test of `grader nbgrader grade` (`<notebook>.ipynb::<grade_id>`); any
-    other report's test keeps its full name, which is unique where a bare function name is not."""
+    other report's test (`tests/hidden/test_x.py::test_y[case]`) becomes letters, digits, `_` and `-`,
+    with a digest of the full name so two names that read alike stay two cells."""
     prefix = f"{_notebook(report)}.ipynb::"
-    return test["name"][len(prefix):] if test["name"].startswith(prefix) else test["name"]
+    if test["name"].startswith(prefix):
+        return test["name"][len(prefix):]
+    readable = SAFE_ID.sub("-", test["name"].removeprefix("tests/")).strip("-")[:80]
+    return f"{readable}-{hashlib.sha256(test['name'].encode()).hexdigest()[:8]}"
+
+
+def report_master(reports: list[dict]) -> nbformat.NotebookNode:
+    """The notebook nbgrader would have had for reports that came from no notebook: a heading, then one
+    locked grade cell per test (every test any of `reports` ran, in their order), worth its points."""
+    from nbgrader.utils import compute_checksum  # noqa: PLC0415
+
+    title = reports[0]["assignment"]["title"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        f"# {title}\n\nGraded by dl-grader: one cell per test, its output the grader's verdict where the "
+        "test did not pass."))
+    seen: set[str] = set()
+    for report in reports:
+        for test in report["tests"]:
+            gid = _grade_id(report, test)
+            if gid in seen:
+                continue
+            seen.add(gid)
+            cell = nbformat.v4.new_code_cell(f"# test: {test['name']}\n# worth {test['max_score']:g} points")
+            cell.metadata["nbgrader"] = {"grade": True, "solution": False, "task": False, "locked": True,
+                                         "grade_id": gid, "points": float(test["max_score"]), "schema_version": 3}
+            cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
+            nb.cells.append(cell)
+    return nb
 
 
 def _default_course(db_url: str) -> Path | None:
@@ -188,13 +246,21 @@ def _save_cells(gb: Gradebook, assignment: str, notebook: str, master, ours: dic
                                         checksum=meta.get("checksum"))
 
 
-def _record(gb: Gradebook, report: dict, assignment: str) -> None:
+def _utc(when: dt.datetime) -> dt.datetime:
+    """nbgrader stores naive UTC datetimes."""
+    return when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _record(gb: Gradebook, report: dict, assignment: str, arrival: Arrival | None) -> None:
     student, notebook = report["submission"]["name"], _notebook(report)
     gb.update_or_create_student(student)
     try:
-        gb.find_submission(assignment, student)
+        submission = gb.find_submission(assignment, student)
     except MissingEntry:
-        gb.add_submission(assignment, student)
+        submission = gb.add_submission(assignment, student)
+    if arrival is not None:
+        submission.timestamp = _utc(arrival.at)
+        gb.find_submission_notebook(notebook, assignment, student).late_submission_penalty = arrival.penalty
     for test in report["tests"]:
         grade = gb.find_grade(_grade_id(report, test), notebook, assignment, student)
         manual = test["status"] == "not_run" and test["message"].startswith(MANUAL_PREFIX)
@@ -205,9 +271,10 @@ def _record(gb: Gradebook, report: dict, assignment: str) -> None:
 
 # -- the autograded notebooks formgrader opens ------------------------------------------------------
 
-def _stage_autograded(reports: list[dict], masters: dict, course: Path | None, assignment: str,
+def _stage_autograded(reports: list[dict], masters: dict, made: set[str], course: Path | None, assignment: str,
                       staging: Path, summary: ExportSummary) -> list[tuple[Path, Path]]:
-    """Each student's autograded notebook written under `staging`; (staged, final) pairs to move."""
+    """Each student's autograded notebook written under `staging`; (staged, final) pairs to move. For
+    a notebook made from the reports (`made`) the student's cells are the made ones, verdicts theirs."""
     if course is None:
         summary.not_written.append("no nbgrader course folder, so no autograded notebooks")
         return []
@@ -216,13 +283,17 @@ def _stage_autograded(reports: list[dict], masters: dict, course: Path | None, a
         student, notebook = report["submission"]["name"], _notebook(report)
         submitted = course / "submitted" / student / assignment / f"{notebook}.ipynb"
         master = masters.get(notebook)
-        if master is None or not submitted.is_file():  # formgrader lists the grades, but has no page
+        if notebook in made:
+            student_nb = copy.deepcopy(master)
+        elif master is None or not submitted.is_file():  # formgrader lists the grades, but has no page
             missing = course / "source" / assignment / f"{notebook}.ipynb" if master is None else submitted
             summary.not_written.append(f"{student}/{notebook}: no {missing}")
             continue
+        else:
+            student_nb = _read_student(submitted)
         staged = staging / student / f"{notebook}.ipynb"
         staged.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(autograded_notebook(master, _read_student(submitted), report), staged)
+        nbformat.write(autograded_notebook(master, student_nb, report), staged)
         moves.append((staged, course / "autograded" / student / assignment / f"{notebook}.ipynb"))
     return moves
 

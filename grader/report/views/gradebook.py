@@ -1,8 +1,9 @@
 """Reports of a batch as a gradebook: one row per student, one column per assignment; pure functions.
 
 `gradebook_table` decides each cell once (the newest report wins when a student has several for one
-assignment; an instructor's override replaces the points or adds extra credit, never by editing a
-report) and every gradebook view (this CSV, Canvas, Moodle in grader.interop.lms) formats that table.
+assignment; a late submission keeps the share of its score the course's late policy leaves; an
+instructor's override then replaces the points or adds extra credit; never by editing a report) and
+every gradebook view (this CSV, Canvas, Moodle in grader.interop.lms) formats that table.
 
 The CSV is made for spreadsheets: a header row, a `(max points)` row, plain numbers, an empty cell
 where a grade is missing or the grader failed (never a zero for our fault), an empty total while one
@@ -35,6 +36,22 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Lateness:
+    """A submission handed in `seconds` after its deadline; `factor` is the share of the score the
+    course's late policy leaves (1 takes nothing off, 0 is a cutoff); `policy` says it in words."""
+
+    seconds: float
+    factor: float
+    policy: str
+
+    def describe(self) -> str:
+        """'late 1 d 2 h (10% per day started): -10%' for notes and LMS comments."""
+        taken = round((1 - self.factor) * 100, 2)
+        penalty = f": -{number(taken)}%" if taken else ""
+        return f"late {late_span(self.seconds)} ({self.policy}){penalty}"
+
+
+@dataclass(frozen=True)
 class Cell:
     """One grade: `score` None means no grade (no report, or none with a score)."""
 
@@ -42,6 +59,7 @@ class Cell:
     status: str  # the report's status, or "missing"
     report_score: float | None = None
     override: Override | None = None
+    late: Lateness | None = None
 
     @property
     def pending(self) -> bool:
@@ -71,11 +89,14 @@ class Gradebook:
         return _round(sum(self.max_points.values()))
 
 
-def gradebook_table(reports: list[dict], overrides: list[Override] | tuple = ()) -> Gradebook:
-    """The grades of `reports` with `overrides` applied; an override naming no report is an error."""
+def gradebook_table(reports: list[dict], overrides: list[Override] | tuple = (),
+                    lateness: dict[tuple[str, str], Lateness] | None = None) -> Gradebook:
+    """The grades of `reports`, each late one ((student, assignment) in `lateness`) given the share its
+    policy leaves, then `overrides` applied; an override naming no report is an error."""
     latest = _latest(reports)
     assignments = sorted({a for _, a in latest})
-    cells = {key: Cell(r["score"], r["status"], r["score"]) for key, r in latest.items()}
+    lateness = lateness or {}
+    cells = {key: _late_cell(r, lateness.get(key)) for key, r in latest.items()}
     for override in overrides:
         key = (override.student, override.assignment)
         if key not in cells:
@@ -89,18 +110,27 @@ def gradebook_table(reports: list[dict], overrides: list[Override] | tuple = ())
         students=sorted({s for s, _ in latest}), cells=cells)
 
 
+def _late_cell(report: dict, late: Lateness | None) -> Cell:
+    score = report["score"]
+    if late is not None and score is not None:
+        score = _round(score * late.factor)
+    return Cell(score, report["status"], report["score"], late=late)
+
+
 def _apply(cell: Cell, override: Override) -> Cell:
+    """Points replace the grade, late penalty included (the instructor's last word); extra credit is
+    added to the grade after the penalty."""
     if override.points is not None:
         score = override.points
     else:
         score = (cell.score or 0) + (override.extra_credit or 0) if not cell.pending else None
-    return Cell(None if score is None else _round(score), cell.status, cell.report_score, override)
+    return Cell(None if score is None else _round(score), cell.status, cell.report_score, override, cell.late)
 
 
-def to_gradebook_csv(reports: list[dict], *, total: bool = True,
-                     overrides: list[Override] | tuple = ()) -> str:
+def to_gradebook_csv(reports: list[dict], *, total: bool = True, overrides: list[Override] | tuple = (),
+                     lateness: dict[tuple[str, str], Lateness] | None = None) -> str:
     """CSV text: student, each assignment id (sorted), total, notes; a max-points row first."""
-    book = gradebook_table(reports, overrides)
+    book = gradebook_table(reports, overrides, lateness)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", *book.assignments, *(["total"] if total else []), "notes"])
@@ -119,6 +149,8 @@ def notes(book: Gradebook, student: str) -> str:
     found = []
     for assignment in book.assignments:
         cell = book.cell(student, assignment)
+        if cell.late is not None:
+            found.append(f"{assignment}: {late_note(cell)}")
         if cell.override is not None:
             o = cell.override
             what = f"set to {number(o.points)}" if o.points is not None else f"+{number(o.extra_credit)} extra"
@@ -127,6 +159,27 @@ def notes(book: Gradebook, student: str) -> str:
         elif cell.pending:
             found.append(f"{assignment}: not graded ({cell.status}), regrade pending")
     return "; ".join(found)
+
+
+def late_note(cell: Cell) -> str:
+    """What lateness did to this cell: 'late 1 d 2 h (…): -10%, report 50 -> 45'; '' when on time."""
+    if cell.late is None:
+        return ""
+    if cell.report_score is None:
+        return f"{cell.late.describe()} (no score yet)"
+    late_score = _round(cell.report_score * cell.late.factor)
+    return f"{cell.late.describe()}, report {number(cell.report_score)} -> {number(late_score)}"
+
+
+def late_span(seconds: float) -> str:
+    """'2 d 3 h', '4 h 10 min', '35 s': how late, to the unit that matters."""
+    whole = int(seconds)
+    days, hours, minutes = whole // 86400, whole % 86400 // 3600, whole % 3600 // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{max(whole, 1)} s"
 
 
 def max_points_row(reports: list[dict]) -> dict[str, float]:
