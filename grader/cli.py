@@ -561,7 +561,12 @@ def _cmd_report_gradebook(args: argparse.Namespace) -> int:
     from grader.interop.lms import gradebook_text
 
     reports = [_read_report(f) for f in _report_files(args.reports)]
-    _emit(gradebook_text(reports, args), args.out)
+    deadlines = None
+    if args.deadlines is not None:  # course.toml, read with the grading service's parser
+        from grader.service.gradebook import course_deadlines
+
+        deadlines = course_deadlines(args.deadlines, args.course)
+    _emit(gradebook_text(reports, args, deadlines), args.out)
     print(f"{len(reports)} reports -> {args.out}", file=sys.stderr)
     return OK
 

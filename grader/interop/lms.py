@@ -8,7 +8,7 @@ instructor's files and fail with the file, line and column at fault.
 
 Lateness needs two facts a report does not hold. The deadlines and the late policy come from the
 course's `course.toml` ([assignments.<id>] deadline, [late]), read by the grading service's own
-parser so both mean the same. When each submission arrived comes from a CSV the instructor exports
+parser so both mean the same (the CLI loads them: interop does not import the service). When each submission arrived comes from a CSV the instructor exports
 from a record the student cannot write (the LMS's submission times, the forge's push log, the
 service's received_at): not a commit's date, which the student's git sets (`git commit --date`,
 GIT_COMMITTER_DATE), and not a file's mtime, which any copy or unzip rewrites.
@@ -27,15 +27,13 @@ import csv
 import datetime as dt
 import io
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from grader.errors import GraderError, SpecError
+from grader.errors import GraderError
 from grader.report.views.gradebook import (Gradebook, Lateness, Override, defuse, gradebook_table, late_note,
                                            number, to_gradebook_csv)
-# the service's parsers of [assignments] and [late], so a course.toml means the same here and there
-from grader.service.config import LatePolicy, _deadlines, _late
 
 OVERRIDE_COLUMNS = ("student", "assignment", "points", "extra_credit", "reason")
 ROSTER_COLUMNS = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "section", "email", "idnumber")
@@ -46,9 +44,19 @@ CANVAS_PEOPLE = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 FORMATS = ("csv", "canvas", "moodle")
 
 
+class LatePolicy(Protocol):
+    """What a late policy offers (grader.service.config.LatePolicy is the one course.toml gives)."""
+
+    kind: str
+    percent_per_day: float
+
+    def apply(self, score: float, late_seconds: float) -> float: ...
+
+
 @dataclass(frozen=True)
 class Deadlines:
-    """The course's deadlines ({assignment id: due, None for none}) and late policy, from course.toml."""
+    """The course's deadlines ({assignment id: due, None for none}) and late policy, from course.toml
+    (grader.service.gradebook.course_deadlines reads them with the service's own parser)."""
 
     due: dict[str, dt.datetime | None]
     policy: LatePolicy
@@ -145,23 +153,6 @@ def to_moodle_csv(book: Gradebook, roster: dict[str, RosterEntry], *, feedback: 
     return out.getvalue()
 
 
-def load_deadlines(path: Path, course: Path) -> Deadlines:
-    """[assignments.<id>] deadline and [late] of the course's course.toml, parsed as the grading service
-    parses them (other tables, such as [service], are not read here)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GraderError(f"--deadlines {path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise GraderError(f"--deadlines {path}: not valid TOML: {exc}") from None
-    try:
-        deadlines = _deadlines(path, data.get("assignments", {}), course)
-        policy = _late(data.get("late", {}), path)
-    except SpecError as exc:
-        raise GraderError(str(exc)) from None
-    return Deadlines({a: d.due for a, d in deadlines.items()}, policy, path)
-
-
 def load_submitted(path: Path) -> dict[tuple[str, str], dt.datetime]:
     """{(student, assignment): when it arrived} from a CSV: student, assignment, submitted_at (ISO 8601
     with a UTC offset, e.g. 2026-12-20T23:59:00Z)."""
@@ -236,10 +227,11 @@ def gradebook_options(p: argparse.ArgumentParser) -> None:
                         "(Canvas makes an unknown column a new assignment)")
 
 
-def gradebook_text(reports: list[dict], args: argparse.Namespace) -> str:
-    """The gradebook in the format `args` ask for (see gradebook_options)."""
+def gradebook_text(reports: list[dict], args: argparse.Namespace, deadlines: Deadlines | None = None) -> str:
+    """The gradebook in the format `args` ask for (see gradebook_options); `deadlines` are those of
+    `args.deadlines`, loaded by the caller."""
     overrides = load_overrides(args.overrides) if getattr(args, "overrides", None) else []
-    late = _lateness_of(reports, args)
+    late = _lateness_of(reports, args, deadlines)
     fmt = getattr(args, "to", "csv")
     if fmt == "csv":
         return _checked(lambda: to_gradebook_csv(reports, overrides=overrides, lateness=late))
@@ -253,9 +245,10 @@ def gradebook_text(reports: list[dict], args: argparse.Namespace) -> str:
     return to_moodle_csv(book, roster, feedback=late is not None)
 
 
-def _lateness_of(reports: list[dict], args: argparse.Namespace) -> dict[tuple[str, str], Lateness] | None:
-    deadlines, times = getattr(args, "deadlines", None), getattr(args, "submitted_at", None)
-    if (deadlines is None) != (times is None):
+def _lateness_of(reports: list[dict], args: argparse.Namespace, deadlines: Deadlines | None
+                 ) -> dict[tuple[str, str], Lateness] | None:
+    times = getattr(args, "submitted_at", None)
+    if (getattr(args, "deadlines", None) is None) != (times is None):
         raise GraderError("lateness needs both --deadlines course.toml (when work is due, the late policy) "
                           "and --submitted-at times.csv (when each submission arrived)")
     if getattr(args, "canvas_late_column", None) and (deadlines is None or getattr(args, "to", "") != "canvas"):
@@ -263,9 +256,11 @@ def _lateness_of(reports: list[dict], args: argparse.Namespace) -> dict[tuple[st
     if getattr(args, "canvas_late_column", None) in (*CANVAS_PEOPLE, "Points Possible"):
         raise GraderError(f"--canvas-late-column {args.canvas_late_column!r} is one of Canvas's own columns; "
                           "name the custom column you made for the flags")
-    if deadlines is None:
+    if times is None:
         return None
-    return lateness(reports, load_deadlines(deadlines, args.course), load_submitted(times), times)
+    if deadlines is None:
+        raise GraderError(f"--deadlines {args.deadlines}: not loaded (grader.service.gradebook.course_deadlines)")
+    return lateness(reports, deadlines, load_submitted(times), times)
 
 
 def override_for(report: dict, overrides_file: Path | None) -> Override | None:

@@ -12,12 +12,15 @@ import csv
 import datetime as dt
 import io
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.service.config import ServiceConfig
+from grader.errors import GraderError, SpecError
+from grader.interop.lms import Deadlines
+from grader.service.config import ServiceConfig, _deadlines, _late
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,6 +50,23 @@ def gradebook(config: ServiceConfig, jobs: list[dict]) -> dict[str, dict[str, Ce
         if better:
             cell.counted, cell.points, cell.late = job, points, job["late_seconds"] > 0
     return table
+
+
+def course_deadlines(path: Path, course: Path) -> Deadlines:
+    """[assignments.<id>] deadline and [late] of a course.toml, parsed as the service parses them (its
+    other tables are not read), for `grader report gradebook --deadlines` and the LMS exports."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GraderError(f"--deadlines {path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise GraderError(f"--deadlines {path}: not valid TOML: {exc}") from None
+    try:
+        deadlines = _deadlines(path, data.get("assignments", {}), course)
+        policy = _late(data.get("late", {}), path)
+    except SpecError as exc:
+        raise GraderError(str(exc)) from None
+    return Deadlines({a: d.due for a, d in deadlines.items()}, policy, path)
 
 
 def max_points(jobs: list[dict]) -> dict[str, float]:

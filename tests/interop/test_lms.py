@@ -13,11 +13,11 @@ import pytest
 from grader import cli
 from grader.pipeline.grade import grade
 from grader.errors import GraderError
-from grader.interop.lms import (load_deadlines, load_overrides, load_roster, load_submitted, lateness,
-                                to_canvas_csv, to_moodle_csv)
+from grader.interop.lms import load_overrides, load_roster, load_submitted, lateness, to_canvas_csv, to_moodle_csv
 from grader.report.views.gradebook import gradebook_table, to_gradebook_csv
 from grader.report.views.html import to_html
 from grader.report.write import write_report
+from grader.service.gradebook import course_deadlines as load_deadlines
 from grader.spec import find_assignment
 from grader.authoring.examples import materialise
 from tests.conftest import COURSE
