@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 
@@ -164,7 +165,7 @@ def test_every_command_has_worked_examples_and_every_argument_a_description():
 
 @pytest.mark.slow
 def test_a_hang_at_import_ends_within_its_limit_and_the_batch_goes_on(tmp_path):
-    hang = COURSE / "examples" / "hostile" / "hang-at-import"
+    hang = materialise(COURSE, "hostile", "hang-at-import")
     result = grader("grade", "backprop", hang, COURSE / "solutions" / "05-backprop", "--out", tmp_path, "-j", "1")
     assert result.returncode == 0
     hung = json.loads((tmp_path / "hang-at-import.json").read_text())
@@ -182,8 +183,8 @@ def test_an_interrupted_batch_is_finished_by_running_it_again(tmp_path):
     import signal
     import time
 
-    sources = [COURSE / "solutions" / "05-backprop", COURSE / "examples" / "05-backprop" / "no-bias-sum",
-               COURSE / "examples" / "05-backprop" / "loss-summed"]
+    sources = [COURSE / "solutions" / "05-backprop", materialise(COURSE, "05-backprop", "no-bias-sum"),
+               materialise(COURSE, "05-backprop", "loss-summed")]
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader", "grade", "backprop", *map(str, sources), "--out", str(out),
                "--sandbox", "local", "-j", "1"]
@@ -289,7 +290,7 @@ def test_the_fast_report_check_refuses_what_jsonschema_refuses(tmp_path):
     from grader.report import SCHEMA_PATH
     from grader.report.write import _fast_check
 
-    result = grader("grade", "backprop", COURSE / "examples" / "05-backprop" / "no-bias-sum", "--out", tmp_path,
+    result = grader("grade", "backprop", materialise(COURSE, "05-backprop", "no-bias-sum"), "--out", tmp_path,
                     "--sandbox", "local")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "no-bias-sum.json").read_text())

@@ -35,12 +35,12 @@ def validate(spec: AssignmentSpec) -> list[str]:
 def prove(spec: AssignmentSpec, *, sandbox: str = "local", jobs: int = 2) -> list[str]:
     """Structure problems, then grading problems: reference, starter and examples vs their pins."""
     from grader.pipeline.batch import grade_batch
-    from grader.authoring.examples import cases_for, example_problems
+    from grader.authoring.examples import cases_for, example_problems, gradable
 
     found = validate(spec)
     if found:
         return found
-    cases = cases_for(spec)
+    cases, found = gradable(cases_for(spec))  # a patch that no longer applies is a problem, not a crash
     with tempfile.TemporaryDirectory(prefix="grader-validate-") as out:
         reports = grade_batch(spec, [c.path for c in cases], Path(out), sandbox=sandbox, jobs=jobs,
                               progress=None)

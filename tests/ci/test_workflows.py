@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 SCHEMA = json.loads((Path(__file__).with_name("github-workflow.schema.json")).read_text())
@@ -131,7 +132,7 @@ def classroom_emits(tmp_path_factory):
         return env
 
     report = tmp / "public.json"
-    example = COURSE / "examples" / "02-linear-regression" / "gradient-not-divided-by-n"
+    example = materialise(COURSE, "02-linear-regression", "gradient-not-divided-by-n")
     subprocess.run([sys.executable, "-", "02-linear-regression", str(example), str(report)], input=heredoc(grade),
                    cwd=COURSE, capture_output=True, text=True, check=True)
     return emit, json.loads(report.read_text()), reporter["with"]["runners"], encode["id"], tmp

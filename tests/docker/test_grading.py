@@ -16,7 +16,7 @@ import time
 import pytest
 
 from grader.pipeline.batch import grade_batch
-from grader.authoring.examples import hostile_cases, problems
+from grader.authoring.examples import hostile_cases, materialise, problems
 from grader.report.write import validate_report
 from grader.spec import find_assignment, find_assignments
 from tests.conftest import COURSE
@@ -85,7 +85,7 @@ def test_a_hostile_batch_leaves_no_container(hostile_batch, engine):
 
 
 def test_ctrl_c_during_a_docker_batch_removes_its_containers(engine, tmp_path):
-    hang = COURSE / "examples" / "hostile" / "hang-in-call"
+    hang = materialise(COURSE, "hostile", "hang-in-call")
     command = [sys.executable, "-m", "grader", "grade", "05-backprop", str(hang), "--out", str(tmp_path),
                "--sandbox", "docker"]
     # A terminal's Ctrl-C: SIGINT to the whole process group (the batch and its judge), default handler.

@@ -58,7 +58,7 @@ def test_the_instructors_block_runs_as_printed(instructor):
     course, _, result = instructor
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "05-backprop" in result.stdout
-    assert (course / "reports" / "no-bias-sum.json").is_file()
+    assert (course / "reports" / "05-backprop" / "no-bias-sum.json").is_file()
     assert "not as expected" in result.stdout and ", 0 not as expected" in result.stdout
     assert (course / "handout" / "assignments" / "05-backprop" / "starter").is_dir()
     assert "Traceback" not in result.stdout + result.stderr

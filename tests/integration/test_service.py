@@ -273,7 +273,7 @@ def test_pushed_commits_score_what_grader_grade_gives(world):
     commits = world["commits"]
     commits["alice"] = push(world, "alice", COURSE / "solutions" / SLUG)
     commits["bob"] = push(world, "bob", COURSE / "assignments" / SLUG / "starter")
-    commits["carol"] = push(world, "carol", COURSE / "examples" / SLUG / "gradient-not-divided-by-n")
+    commits["carol"] = push(world, "carol", materialise(COURSE, SLUG, "gradient-not-divided-by-n"))
     assert all("grader: 202" in out for out in world["hook_output"]), world["hook_output"]
     jobs = world["service"].wait_done(3)
     by_student = {j["student"]: j for j in jobs}
@@ -660,6 +660,7 @@ from grader.service import forge as service_forge  # noqa: E402
 from grader.service import hooks  # noqa: E402
 from grader.service.config import LatePolicy, load_config  # noqa: E402
 from grader.service.store import Store  # noqa: E402
+from grader.authoring.examples import materialise  # noqa: E402
 
 KEY = SECRET.encode()
 SHA = "ab" * 20

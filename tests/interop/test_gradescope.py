@@ -24,10 +24,11 @@ from grader import cli
 from grader.interop.gradescope import JUDGE_REQUIREMENTS, build_autograder_zip, run_in_gradescope
 from grader.report.views.hidden import student_names
 from grader.spec import find_assignment
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 ASSIGNMENT = "05-backprop"
-SUBMISSIONS = {"no-bias-sum": COURSE / "examples" / ASSIGNMENT / "no-bias-sum",
+SUBMISSIONS = {"no-bias-sum": materialise(COURSE, ASSIGNMENT, "no-bias-sum"),
                "solution": COURSE / "solutions" / ASSIGNMENT}
 # Unjailed in a container, a submission's import forks a daemon (holding none of the runner's pipes)
 # that keeps forging results.json after run_autograder has ended, when Gradescope reads it.

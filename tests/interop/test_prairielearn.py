@@ -18,6 +18,7 @@ from grader.errors import InfrastructureError
 from grader.report.views.hidden import student_names
 from grader.report.views.prairielearn import MAX_BYTES, to_prairielearn
 from grader.report.write import validate_report
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 IMAGE = {"oneOf": [{"type": "string"},
@@ -58,7 +59,7 @@ def graded(tmp_path_factory) -> dict:
     """`grader grade`'s report of a submission with passes and failures, visible and hidden."""
     out = tmp_path_factory.mktemp("reports")
     assert cli.main(["--course", str(COURSE), "grade", "05-backprop",
-                     str(COURSE / "examples" / "05-backprop" / "no-bias-sum"), "--out", str(out),
+                     str(materialise(COURSE, "05-backprop", "no-bias-sum")), "--out", str(out),
                      "--sandbox", "local"]) == 0
     return json.loads(next(out.glob("*.json")).read_text())
 
@@ -101,7 +102,7 @@ def test_huge_messages_stay_under_the_cap(graded):
 @pytest.mark.slow
 def test_run_in_a_prairielearn_job_folder(graded, tmp_path):
     root = tmp_path / "grade"
-    shutil.copytree(COURSE / "examples" / "05-backprop" / "no-bias-sum", root / "student")
+    shutil.copytree(materialise(COURSE, "05-backprop", "no-bias-sum"), root / "student")
     (root / "data").mkdir()
     (root / "data" / "data.json").write_text("{}")
     # A subprocess, as PrairieLearn runs it: the command makes itself a subreaper, never pytest.
@@ -128,7 +129,7 @@ def test_the_documented_entrypoint_in_the_sandbox_image(graded, tmp_path):
     build_autograder_zip(find_assignment(COURSE, "05-backprop"), tmp_path / "bundle.zip")
     with zipfile.ZipFile(tmp_path / "bundle.zip") as archive:
         archive.extractall(bundle)
-    shutil.copytree(COURSE / "examples" / "05-backprop" / "no-bias-sum", root / "student")
+    shutil.copytree(materialise(COURSE, "05-backprop", "no-bias-sum"), root / "student")
     client = connect()
     entrypoint = ("PYTHONPATH=/grade/serverFilesCourse/dl_grader:/opt/deps python3 -m grader "
                   "--course /grade/serverFilesCourse/dl_grader/course prairielearn run 05-backprop")

@@ -9,6 +9,7 @@ import subprocess
 from grader.pipeline.grade import grade
 from grader.interop.nbgrader.gradebook import export_reports
 from grader.spec import find_assignment
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 GIT = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
@@ -59,7 +60,7 @@ def test_export_into_nbgrader_gradebook(tmp_path):
     from nbgrader.api import Gradebook
 
     spec = find_assignment(COURSE, "05-backprop")
-    reports = [grade(spec, COURSE / "examples/05-backprop/no-bias-sum", isolate=False)]
+    reports = [grade(spec, materialise(COURSE, "05-backprop", "no-bias-sum"), isolate=False)]
     manual = {**reports[0], "submission": {**reports[0]["submission"], "name": "bob"},
               "tests": [{**t, "status": "not_run", "score": 0, "message": "skipped: graded by hand"}
                         if i == 0 else t for i, t in enumerate(reports[0]["tests"])]}

@@ -17,6 +17,7 @@ from grader.report.views.html import to_html
 from grader.report.views.junit import to_junit
 from grader.report.views.prairielearn import to_prairielearn
 from grader.spec import find_assignment
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 
 
@@ -74,7 +75,7 @@ def test_parametrize_ids_of_hidden_tests_are_replaced_by_case_numbers():
 def reports() -> dict[str, dict]:
     """Two example mistakes of 05, graded: one named only by hidden hints, one an in-place change."""
     spec = find_assignment(COURSE, "05-backprop")
-    return {name: grade(spec, COURSE / "examples" / "05-backprop" / name, isolate=False)
+    return {name: grade(spec, materialise(COURSE, "05-backprop", name), isolate=False)
             for name in ("loss-summed", "softmax-shift-in-place")}
 
 

@@ -21,6 +21,7 @@ from grader.report.views.html import to_html
 from grader.report.views.junit import to_junit
 from grader.report.write import write_report
 from grader.spec import find_assignment
+from grader.authoring.examples import materialise
 from tests.conftest import COURSE
 from tests.views.browser import chromium
 
@@ -31,7 +32,7 @@ GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible
 def report() -> dict:
     """A real report with passes, failures and errors in visible and hidden tests."""
     spec = find_assignment(COURSE, "05-backprop")
-    return grade(spec, COURSE / "examples" / "05-backprop" / "no-bias-sum", isolate=False)
+    return grade(spec, materialise(COURSE, "05-backprop", "no-bias-sum"), isolate=False)
 
 
 def _hidden_messages(report: dict) -> list[str]:
