@@ -11,15 +11,19 @@ module never grades and never talks to the network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
                         create_engine, event, func, insert, select, update)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+from grader.errors import SpecError
 
 METADATA = MetaData()
 JOBS = Table(
@@ -58,17 +62,35 @@ DELIVERIES = Table(
 )
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, full sync (a 202 means on disk) and a busy timeout."""
+SYNCHRONOUS = ("normal", "full")
+
+
+def make_engine(url: str, synchronous: str = "normal") -> Engine:
+    """An engine for `url`; SQLite gets WAL, `synchronous` and a busy timeout.
+
+    WAL with synchronous=NORMAL writes each commit into the WAL file before the 202 leaves, without an
+    fsync: the write is in the operating system's page cache, so it survives the crash of the service
+    itself (SIGKILL, the OOM killer, an exception), the fault this queue must survive and is tested
+    against. Only a power cut or a kernel crash can lose the last commits (the forge keeps its recent
+    deliveries, which can be redelivered). FULL also fsyncs the WAL on every commit, a disk flush in
+    every webhook's answer (bench/service.py measures both): course.toml's `sqlite_synchronous = "full"`."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        if url.startswith("postgresql://"):    # SQLAlchemy's default driver for it is psycopg2: use psycopg 3
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise SpecError(f"[service] database {url.split('://')[0]}://...: its driver is not installed "
+                            f"({exc.name}); for PostgreSQL: pip install 'psycopg[binary]'") from None
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"sqlite synchronous mode {synchronous!r}: expected one of {', '.join(SYNCHRONOUS)}")
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -78,9 +100,21 @@ def make_engine(url: str) -> Engine:
 class Store:
     """Jobs and deliveries in one database; every method is one short transaction."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, synchronous: str = "normal") -> None:
+        self.engine = make_engine(url, synchronous)
+        # SQLite has one writer at a time. A writer that finds the lock taken sleeps in SQLite's busy
+        # handler (steps of up to 100 ms), so a webhook's insert waiting on a worker's update would miss
+        # its answer budget: this process's writers queue on a lock instead (each holds it a few ms).
+        # PostgreSQL locks rows, not the database: no lock there.
+        self.local = url.startswith("sqlite")      # a file on this machine, not a server over a socket
+        self._one_writer = threading.Lock() if self.local else contextlib.nullcontext()
         METADATA.create_all(self.engine)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction: committed on leaving, rolled back on an exception."""
+        with self._one_writer, self.engine.begin() as db:
+            yield db
 
     def enqueue(self, *, delivery: str | None, student: str, repository: str, assignment: str,
                 commit: str, branch: str | None, pusher: str, late_seconds: float,
@@ -88,7 +122,7 @@ class Store:
         """(True, job id) for a new job; (False, existing id or None) for a redelivery or a repeat."""
         now = time.time()
         try:
-            with self.engine.begin() as db:
+            with self._write() as db:
                 job = db.execute(insert(JOBS).values(
                     link=secrets.token_urlsafe(24), student=student, repository=repository.lower(),
                     assignment=assignment, commit_sha=commit, branch=branch, pusher=pusher, received_at=now,
@@ -110,13 +144,13 @@ class Store:
 
     def requeue_running(self) -> int:
         """Put back jobs a dead service left `running`; how many."""
-        with self.engine.begin() as db:
+        with self._write() as db:
             return db.execute(update(JOBS).where(JOBS.c.state == "running").values(state="queued")).rowcount
 
     def claim(self) -> dict | None:
         """The oldest queued job, now `running` (None when there is none); safe with several workers."""
         while True:
-            with self.engine.begin() as db:
+            with self._write() as db:
                 row = db.execute(select(JOBS).where(JOBS.c.state == "queued").order_by(JOBS.c.id).limit(1)).first()
                 if row is None:
                     return None
@@ -136,7 +170,7 @@ class Store:
                           report=json.dumps(report, allow_nan=False))
         else:
             values.update(result=result)
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id, JOBS.c.state == "running").values(**values))
 
     def due_statuses(self, now: float) -> list[dict]:
@@ -147,18 +181,18 @@ class Store:
         return [dict(r._mapping) for r in rows]
 
     def status_sent(self, job_id: int) -> None:
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id).values(
                 status_state="sent", status_error=None, status_attempts=JOBS.c.status_attempts + 1))
 
     def status_failed(self, job_id: int, error: str, retry_at: float) -> None:
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id).values(
                 status_error=error[:500], status_next_at=retry_at, status_attempts=JOBS.c.status_attempts + 1))
 
     def status_refused(self, job_id: int, error: str) -> None:
         """The forge will never take this status (its answer is kept): no more attempts."""
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id).values(
                 status_state="failed", status_error=error[:500], status_next_at=None,
                 status_attempts=JOBS.c.status_attempts + 1))

@@ -13,8 +13,10 @@ that is not in the roster's repository is recorded as `fetch_error`: no grade, n
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -28,6 +30,7 @@ from grader.service.store import Store
 from grader.spec import find_assignment
 
 LOG = logging.getLogger("grader.service")
+NICE = 10   # the grading threads' nice value (see background_priority)
 
 
 GradeFunction = Callable[..., dict]   # grade_here's signature: (spec, source, *, sandbox, name) -> report
@@ -63,6 +66,22 @@ def _check_commit(checkout: Path, commit: str) -> None:
         raise SubmissionError(f"fetched {head or 'nothing'} instead of the pushed commit")
 
 
+def background_priority() -> None:
+    """Make the calling thread, and every process it starts (git, the judge, the runners), yield the CPU.
+
+    Grading is background work and answering a webhook is not: the forge waits for the answer (and
+    redelivers when it is slow), while a grade a second later changes nothing. On Linux a nice value
+    belongs to a thread and is inherited by the processes it starts, so the worker threads and their
+    gradings run at NICE while the thread serving HTTP keeps its priority. Elsewhere, or where it is not
+    allowed, nothing changes."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError as exc:
+        LOG.warning("grading runs at the service's own priority", extra={"fields": {"error": str(exc)}})
+
+
 class Worker:
     """`config.workers` threads that each claim a job, grade it with `grade` and store the result."""
 
@@ -87,6 +106,7 @@ class Worker:
             thread.join(timeout=5)
 
     def _loop(self) -> None:
+        background_priority()
         while not self.stopping.is_set():
             job = self.store.claim()
             if job is None:

@@ -93,7 +93,8 @@ class FakeForge:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                calls.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+                calls.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body),
+                              "at": time.monotonic()})
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -549,41 +550,6 @@ def test_sigkill_with_queued_pushes_then_restart_grades_each_exactly_once(world)
 
 
 @SLOW
-def test_a_burst_of_200_signed_pushes_is_answered_fast_and_none_is_lost_or_doubled(world):
-    """200 signed pushes from 4 threads: each answered 202 quickly (grading happens later), each one a
-    job, none doubled. Their commits do not exist, so each ends as a fetch_error (no grade) quickly;
-    grading 200 real submissions would take this machine minutes and shows nothing more of the queue."""
-    service = world["service"]
-    before = len(service.jobs())
-    shas = [hashlib.sha1(f"burst {n}".encode()).hexdigest() for n in range(200)]
-    latencies: list[float] = []
-
-    def send(chunk: list[str]) -> None:
-        for sha in chunk:
-            body, headers = signed_push("course/dave", sha)
-            started = time.perf_counter()
-            status, _, _ = service.request("POST", "/hooks/github", body, headers)
-            latencies.append(time.perf_counter() - started)
-            assert status == 202
-
-    threads = [threading.Thread(target=send, args=(shas[n::4],)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
-    print(f"\n202 latency, 200 pushes from 4 threads: median {latencies[100] * 1000:.1f} ms, "
-          f"p95 {latencies[190] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
-    # The goal is every answer under 100 ms; on this shared 2-core VM (load average often over 10 while
-    # the other suites run) the tail is the machine's, so the median is held to it and the rest bounded.
-    assert len(latencies) == 200 and latencies[100] < 0.1 and latencies[-1] < 5.0
-    jobs = service.wait_done(before + 200, seconds=300)
-    burst = [j for j in jobs if j["commit_sha"] in set(shas)]
-    assert sorted(j["commit_sha"] for j in burst) == sorted(shas)
-    assert all(j["result"] == "fetch_error" and j["attempts"] == 1 for j in burst)
-
-
-@SLOW
 def test_grade_on_a_dask_cluster_with_the_cluster_option(world, tmp_path):
     """Does `grader serve --cluster local:1` grade a push on the Dask executor, with the same score?"""
     (tmp_path / "roster.csv").write_text((world["root"] / "roster.csv").read_text())
@@ -784,6 +750,7 @@ def test_the_queue_dedupes_claims_once_and_requeues_what_a_crash_left_running(tm
     assert store.enqueue(delivery=None, commit="ef" * 20, **job) == (True, 2)
     with store.engine.connect() as db:
         assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert db.exec_driver_sql("PRAGMA synchronous").scalar() == 1          # NORMAL: see make_engine
     first, second = store.claim(), store.claim()
     assert (first["id"], second["id"], store.claim()) == (1, 2, None)
     store.finish(1, report=None, error="gone", post_status=True)
@@ -791,6 +758,15 @@ def test_the_queue_dedupes_claims_once_and_requeues_what_a_crash_left_running(tm
     again = store.claim()
     assert (again["id"], again["attempts"]) == (2, 2)
     assert [j["status_state"] for j in store.due_statuses(time.time())] == ["pending"]
+
+
+def test_sqlite_synchronous_full_is_a_course_toml_choice(tmp_path):
+    config = load_config(write_course(tmp_path, 'sqlite_synchronous = "full"'), course=COURSE, environ=ENV)
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}", synchronous=config.sqlite_synchronous)
+    with store.engine.connect() as db:
+        assert db.exec_driver_sql("PRAGMA synchronous").scalar() == 2          # FULL: an fsync per commit
+    with pytest.raises(SpecError, match="sqlite_synchronous is 'off'"):
+        load_config(write_course(tmp_path, 'sqlite_synchronous = "off"'), course=COURSE, environ=ENV)
 
 
 @pytest.mark.parametrize("forge, url, auth", [

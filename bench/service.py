@@ -1,0 +1,138 @@
+"""Push-to-feedback latency of `grader serve`, side by side (`make bench-service`).
+
+For each SQLite durability setting (`sqlite_synchronous`: normal, the default, and full, which fsyncs
+every commit) a fresh service is started under uvicorn on 127.0.0.1 with the load test's course
+(tests/integration/test_service_load.py: 01-numpy-basics, local sandbox, 2 grading threads, four
+students whose bare repositories on disk hold the reference, the starter and two pinned mistakes).
+Measured, each from the sender's side:
+
+  one push      a single signed delivery on an idle service: its 202, and the time until its commit
+                status reaches the loopback forge (fetch + grade + post: the floor of feedback latency)
+  burst         N more signed deliveries from 4 threads at once: every answer's time (median, p99, max),
+                then the time until the last commit status arrives and each push's push-to-status time
+
+and, beside them, `grader grade` of the same content from the command line (what a student's CI job
+would pay per grading, process start included). Figures go to out/bench-service.json. It starts and
+stops only its own processes and works in a temporary folder it removes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(COURSE))
+
+from tests.integration.test_service import GRADER, signed_push  # noqa: E402  (after the path: runnable as a script)
+from tests.integration.test_service_load import CONTENTS, STEP, LoadRig, percentile  # noqa: E402
+
+MODES = ("normal", "full")
+
+
+def run_mode(synchronous: str, pushes: int, workers: int, answers_only: bool = False) -> dict:
+    """One fresh service: a single push, then a burst of `pushes`; the figures (with `answers_only`,
+    the service is stopped after the burst's answers, before its gradings end)."""
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        per_student = 1 + -(-pushes // len(CONTENTS))
+        rig = LoadRig(Path(tmp), per_student=per_student, workers=workers, synchronous=synchronous)
+        rig.make_commits()
+        rig.start()
+        try:
+            first = next(iter(rig.commits))
+            single = single_push(rig, first)
+            rig.burst(skip=1)
+            burst_answers = [took for _, took in rig.answers[1:]]
+            figures = {"synchronous": synchronous, "workers": workers, "single_answer_ms": single[0] * 1000,
+                       "single_feedback_s": single[1], "burst_pushes": len(burst_answers),
+                       "answer_ms": summary([a * 1000 for a in burst_answers]),
+                       "in_service_ms": summary(accept_ms(rig.service.log)[1:]),
+                       "not_202": sum(status != 202 for status, _ in rig.answers)}
+            if answers_only:
+                return figures
+            rig.wait_statuses(seconds=3600)
+        finally:
+            rig.stop()
+    burst = {sha: v for sha, v in rig.feedback_seconds().items() if sha != rig.commits[first][0]}
+    started = min(rig.sent_at[sha] for sha in burst)
+    last = max(rig.sent_at[sha] + v for sha, v in burst.items())
+    return {**figures, "burst_all_statuses_s": last - started, "feedback_s": summary(list(burst.values()))}
+
+
+def single_push(rig: LoadRig, student: str) -> tuple[float, float]:
+    """(answer seconds, push-to-status seconds) of one push on an idle service."""
+    sha = rig.commits[student][0]
+    body, headers = signed_push(f"course/{student}", sha)
+    started = time.monotonic()
+    status, _, _ = rig.service.request("POST", "/hooks/github", body, headers)
+    answered = time.monotonic() - started
+    rig.sent_at[sha] = started
+    rig.answers.append((status, answered))
+    rig.wait_statuses(seconds=300)
+    return answered, rig.feedback_seconds()[sha]
+
+
+def accept_ms(log: Path) -> list[float]:
+    """The service's own time from a webhook's arrival to its committed row, per push (its log)."""
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [entry["accept_ms"] for entry in lines if entry.get("message") == "push queued"]
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "p99": percentile(values, 0.99), "max": max(values)}
+
+
+def cli_seconds(rounds: int = 3) -> float:
+    """Median wall time of `grader grade` of the reference, local sandbox, one submission."""
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-service-cli-") as out:
+        for _ in range(rounds):
+            started = time.monotonic()
+            subprocess.run([GRADER, "--course", str(COURSE), "grade", STEP, str(CONTENTS["ref"]), "--out", out,
+                            "--sandbox", "local", "--force"], check=True, capture_output=True)
+            times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pushes", type=int, default=200, help="deliveries in the burst (default 200)")
+    parser.add_argument("--workers", type=int, default=2, help="grading threads of the service (default 2)")
+    parser.add_argument("--modes", default=",".join(MODES), help="sqlite_synchronous settings to compare")
+    parser.add_argument("--answers-only", action="store_true",
+                        help="measure the 202s only: stop each service after its burst (minutes sooner)")
+    args = parser.parse_args()
+    results = [run_mode(mode, args.pushes, args.workers, args.answers_only) for mode in args.modes.split(",")]
+    cli = cli_seconds()
+    print(f"{STEP}, local sandbox, {args.workers} grading threads, {platform.node()} "
+          f"({platform.machine()}), burst of {args.pushes} pushes from 4 threads")
+    print(f"{'sqlite_synchronous':>18} {'one push: 202':>14} {'-> status':>10} | {'burst 202 median':>16} "
+          f"{'p99':>8} {'max':>8} | {'all statuses':>12} {'push->status med':>16} {'max':>7}")
+    for r in results:
+        a = r["answer_ms"]
+        line = (f"{r['synchronous']:>18} {r['single_answer_ms']:>11.1f} ms {r['single_feedback_s']:>8.2f} s | "
+                f"{a['median']:>13.1f} ms {a['p99']:>5.1f} ms {a['max']:>5.1f} ms |")
+        if "feedback_s" in r:
+            f = r["feedback_s"]
+            line += f" {r['burst_all_statuses_s']:>10.1f} s {f['median']:>14.1f} s {f['max']:>5.1f} s"
+        print(line)
+        inside = r["in_service_ms"]
+        print(f"{'':>18} {'':>14} {'':>10} | {'in the service:':>16} {inside['median']:>5.1f} ms {inside['p99']:>5.1f} ms "
+              f"{inside['max']:>5.1f} ms   (arrival to commit, from its log)")
+    print(f"{'grader grade (CLI)':>18} {'':>14} {cli:>8.2f} s   (one submission, process start included)")
+    out = COURSE / "out" / "bench-service.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"step": STEP, "pushes": args.pushes, "cli_grade_s": cli, "modes": results}, indent=2))
+    print(f"figures: {out}")
+    return 1 if any(r["not_202"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
