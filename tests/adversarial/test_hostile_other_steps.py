@@ -1,6 +1,9 @@
 """Attack-corpus cases aimed at steps other than 05 (zeros of the right shape in 09 and 10): each one
-graded in a batch with its step's reference, under both sandboxes, scoring what
-examples/hostile/expected.toml says."""
+graded under both sandboxes, scoring what examples/hostile/expected.toml says.
+
+A hostile case leaving its batch neighbours alone is proven once, with 05's corpus and reference in
+one batch (test_hostile.py, tests/docker/test_grading.py); training 09's and 10's references again
+beside each case here cost two minutes a run and proved nothing new."""
 
 import pytest
 
@@ -20,10 +23,7 @@ def test_attack_on_another_step_scores_as_expected(tmp_path, case, sandbox, requ
     if sandbox == "docker":
         request.getfixturevalue("engine")  # fails loudly, never skips, without an engine and image
     spec = find_assignment(COURSE, case.assignment)
-    reports = grade_batch(spec, [case.path, spec.solution], tmp_path, sandbox=sandbox, jobs=2, progress=None)
-    report = reports[case.name]
+    report = grade_batch(spec, [case.path], tmp_path, sandbox=sandbox, progress=None)[case.name]
     validate_report(report)
     assert report["status"] == "graded"
     assert problems(case, report) == []
-    reference = reports[spec.id]
-    assert reference["score"] == reference["max_score"]
