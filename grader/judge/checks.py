@@ -4,7 +4,8 @@ Each check runs on the judge's side, on values that already crossed the wire as 
 order is always the cheapest question first: is it an array, the right shape, the right dtype, finite,
 and only then how far off the numbers are, where the worst element sits, and whether the difference
 looks like a known mistake (transposed, negated, off by a constant factor, or an author-supplied
-"wrong answer" such as the gradient without the bias sum).
+"wrong answer" such as the gradient without the bias sum). A check never calls submission code and
+never changes the values it is given: it only reads what the proxy already brought back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,31 @@ import numpy as np
 
 class CheckFailed(AssertionError):
     """A check's verdict; its message is written for the student."""
+
+
+MAX_MEASURED = 8
+
+
+class Measured:
+    """Numbers a test measured of the submission's work, kept in its report (a test result's `measured`):
+    the accuracy its network reached, the loss its training ended at. A test asks for the `measured`
+    fixture and records into it, or hands it to a check that records (`assert_accuracy`). Record only
+    what the submission's own code produced, in the README's terms, never an expected value: the
+    student's copy shows these numbers, a hidden test's included."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+
+    def record(self, name: str, value: Any) -> float:
+        """Keep `value` under `name` (a test author's error, not the student's, raises here)."""
+        if not isinstance(name, str) or not 0 < len(name) <= 80:
+            raise ValueError(f"a measured value needs a name of 1 to 80 characters, got {name!r}")
+        if name not in self.values and len(self.values) >= MAX_MEASURED:
+            raise ValueError(f"a test records at most {MAX_MEASURED} measured values")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"measured value {name!r} must be a number, got {type(value).__name__}")
+        self.values[name] = float(value)
+        return float(value)
 
 
 def rel_error(got: Any, expected: Any) -> float:
@@ -51,27 +77,32 @@ def assert_dtype(got: np.ndarray, dtype: Any, name: str = "result") -> None:
         raise CheckFailed(f"{name}: dtype {got.dtype}, expected {np.dtype(dtype)}")
 
 
-def assert_finite(got: np.ndarray, name: str = "result", hints: Mapping[str, Any] | None = None) -> None:
+def assert_finite(got: np.ndarray, name: str = "result", hints: Mapping[str, Any] | None = None, *,
+                  advice: str = "") -> None:
+    """Fail unless every value of `got` is finite. `advice` names the mistake that makes these values
+    overflow (the student's copy of a hidden test shows it); without it the hint is a generic one."""
     bad = ~np.isfinite(got)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        hint = _matching_hint(got, hints) or "Hint: an overflow in exp, a log of 0 or a division by 0?"
-        raise CheckFailed(f"{name}: {int(bad.sum())} of {got.size} values are NaN or infinite "
-                          f"(first at {list(where)}: {got[where]}). {hint}")
+        first = f"first at {list(where)}: {got[where]}" if got.ndim else f"it is {got[()]}"
+        hint = _matching_hint(got, hints) or _advice(advice) or \
+            "Hint: an overflow in exp, a log of 0 or a division by 0?"
+        raise CheckFailed(f"{name}: {int(bad.sum())} of {got.size} values are NaN or infinite ({first}). {hint}")
 
 
-def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 1e-6,
-                 atol: float = 1e-9, dtype: Any = "same",
-                 hints: Mapping[str, Any] | None = None, batch_size: int | None = None) -> None:
+def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 1e-6, atol: float = 1e-9,
+                 dtype: Any = "same", hints: Mapping[str, Any] | None = None, batch_size: int | None = None,
+                 advice: str = "") -> None:
     """Fail with a student-facing message unless `got` matches `expected` elementwise.
 
     `expected` is an array or a number. `dtype="same"` requires the expected dtype exactly, `None`
     accepts any numeric dtype. `hints` maps a message to the value a known mistake would produce; the
     message is shown when `got` matches it. `batch_size`, where the quantity is an average over a
-    batch, lets a result off by exactly that factor be named as such.
+    batch, lets a result off by exactly that factor be named as such. `advice` is the hint shown when
+    the values differ and no diagnosis fits: the mistake this check is there to catch.
     """
     if np.ndim(expected) == 0 and not isinstance(expected, np.ndarray):
-        _close_scalar(got, expected, name, rtol, atol, hints, batch_size)
+        _close_scalar(got, expected, name, rtol, atol, hints, batch_size, advice)
         return
     expected = np.asarray(expected)
     got = assert_array(got, name)
@@ -87,7 +118,7 @@ def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float =
         assert_dtype(got, dtype, name)
     elif got.dtype.kind not in "biuf":
         raise CheckFailed(f"{name}: dtype {got.dtype}, expected real numbers")
-    assert_finite(got.astype(float), name, hints)
+    assert_finite(got.astype(float), name, hints, advice=advice)
     close = np.isclose(got, expected, rtol=rtol, atol=atol)
     if close.all():
         return
@@ -97,20 +128,22 @@ def assert_close(got: Any, expected: Any, name: str = "result", *, rtol: float =
     message = (f"{name}: {int((~close).sum())} of {got.size} values differ; worst at {index}: "
                f"got {_num(got[worst])}, expected {_num(expected[worst])} "
                f"(relative error {rel_error(got, expected):.1e}).")
-    hint = diagnose(got, expected, hints, batch_size=batch_size)
+    hint = diagnose(got, expected, hints, batch_size=batch_size) or _advice(advice)
     raise CheckFailed(f"{message} {hint}".strip())
 
 
 def _close_scalar(got: Any, expected: Any, name: str, rtol: float, atol: float,
-                  hints: Mapping[str, Any] | None, batch_size: int | None = None) -> None:
+                  hints: Mapping[str, Any] | None, batch_size: int | None = None, advice: str = "") -> None:
     if isinstance(got, np.ndarray) and got.shape == ():
         got = got[()]
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
         raise CheckFailed(f"{name}: expected a number, got {_kind(got)}")
     if not np.isfinite(got):
-        raise CheckFailed(f"{name}: got {got}, expected {_num(expected)}. An overflow in exp or a log of 0?")
+        raise CheckFailed(f"{name}: got {got}, expected {_num(expected)}. "
+                          + (_advice(advice) or "An overflow in exp or a log of 0?"))
     if not np.isclose(got, expected, rtol=rtol, atol=atol):
-        hint = diagnose(np.asarray(float(got)), np.asarray(float(expected)), hints, batch_size=batch_size)
+        hint = diagnose(np.asarray(float(got)), np.asarray(float(expected)), hints, batch_size=batch_size) \
+            or _advice(advice)
         raise CheckFailed(f"{name}: got {_num(got)}, expected {_num(expected)} "
                           f"(relative error {rel_error(got, expected):.1e}). {hint}".strip())
 
@@ -143,6 +176,10 @@ def diagnose(got: np.ndarray, expected: np.ndarray, hints: Mapping[str, Any] | N
         return f"Hint: your result is exactly {_num(scale)} times the expected one."
     return (f"Hint: your result is {_num(scale)} times the expected one everywhere: the formula is right "
             "up to a constant factor; look for a factor that is missing or extra.")
+
+
+def _advice(advice: str) -> str:
+    return f"Hint: {advice}" if advice else ""
 
 
 def _matching_hint(got: np.ndarray, hints: Mapping[str, Any] | None) -> str:
@@ -213,18 +250,20 @@ def accuracy(predicted: Any, labels: np.ndarray, name: str = "predictions") -> f
     """Share of `predicted` equal to `labels`; checks the predictions are one integer label per row."""
     predicted = assert_array(predicted, name)
     if predicted.ndim == 2 and predicted.shape[0] == labels.shape[0]:
-        raise CheckFailed(f"{name}: shape {predicted.shape}, expected {labels.shape}: these look like "
+        raise CheckFailed(f"{name}: shape {predicted.shape}, expected {labels.shape}. Hint: these look like "
                           "class scores; return one label per example (argmax over the class axis)")
     assert_shape(predicted, labels.shape, name)
     if predicted.dtype.kind not in "iu":
-        raise CheckFailed(f"{name}: dtype {predicted.dtype}, expected integer class labels "
-                          "(use argmax over the class axis)")
+        raise CheckFailed(f"{name}: dtype {predicted.dtype}, expected integer class labels. "
+                          "Hint: use argmax over the class axis")
     return float(np.mean(predicted == labels))
 
 
 def assert_accuracy(predicted: Any, labels: np.ndarray, at_least: float,
-                    name: str = "predictions") -> float:
-    acc = accuracy(predicted, labels, name)
+                    name: str = "predictions", *, measured: Measured | None = None) -> float:
+    """The accuracy of `predicted`, which must reach `at_least`; recorded in `measured` (as
+    `accuracy of <name>`) whether it does or not."""
+    acc = _measure_accuracy(predicted, labels, name, measured)
     if not acc >= at_least:
         raise CheckFailed(f"{name}: accuracy {acc:.2%} on {labels.size} held-out examples, "
                           f"needs at least {at_least:.2%}")
@@ -232,10 +271,11 @@ def assert_accuracy(predicted: Any, labels: np.ndarray, at_least: float,
 
 
 def assert_accuracy_explained(predicted: Any, labels: np.ndarray, at_least: float, name: str, *,
-                              train_predictions: Callable[[], Any], train_labels: np.ndarray) -> float:
+                              train_predictions: Callable[[], Any], train_labels: np.ndarray,
+                              measured: Measured | None = None) -> float:
     """`assert_accuracy`, and on a shortfall the accuracy on training data (asked for only then) tells
     underfitting from overfitting in the message (see `fit_diagnosis`)."""
-    acc = accuracy(predicted, labels, name)  # malformed predictions fail here, with their own message
+    acc = _measure_accuracy(predicted, labels, name, measured)  # malformed predictions fail here
     if acc >= at_least:
         return acc
     try:
@@ -245,6 +285,13 @@ def assert_accuracy_explained(predicted: Any, labels: np.ndarray, at_least: floa
         why = ""
     raise CheckFailed(f"{name}: accuracy {acc:.2%} on {labels.size} held-out examples, needs at least "
                       f"{at_least:.2%}. {why}".strip())
+
+
+def _measure_accuracy(predicted: Any, labels: np.ndarray, name: str, measured: Measured | None) -> float:
+    acc = accuracy(predicted, labels, name)
+    if measured is not None:
+        measured.record(f"accuracy of {name}"[:80], round(acc, 6))
+    return acc
 
 
 def fit_diagnosis(train_accuracy: float, held_out_accuracy: float, at_least: float) -> str:

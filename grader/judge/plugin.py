@@ -1,7 +1,7 @@
 """The pytest plugin the judge runs the instructor's tests with.
 
 It provides the fixtures tests ask for (`submission`, `reference`, `rng`, `mnist`, `data_dir`,
-`figures`, `sandbox_gpu`),
+`figures`, `measured`, `sandbox_gpu`),
 requires a `points` marker on every test, takes visibility from the folder (tests/public, tests/hidden),
 and turns each test's phases into one outcome: status, score, message, duration. Verdicts the
 submission earned (a timeout, a crash) win over whatever the test did with them. It never imports
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from grader.errors import InfrastructureError, SpecError
-from grader.judge.checks import CheckFailed
+from grader.judge.checks import CheckFailed, Measured
 from grader.judge.figures import Figures
 from grader.judge.proxy import RunnerSession, SubmissionProxy, derive_seed
 from grader.judge.verdicts import JudgeLimit, Verdict
@@ -181,6 +181,15 @@ class JudgePlugin:
         entry = self.tests.get(request.node.nodeid)
         if entry is not None:
             entry["figures"] = collected.items
+        return collected
+
+    @pytest.fixture
+    def measured(self, request: pytest.FixtureRequest) -> Measured:
+        """What the test measured of the submission (an accuracy reached), kept in its result."""
+        collected = Measured()
+        entry = self.tests.get(request.node.nodeid)
+        if entry is not None:
+            entry["measured"] = collected.values
         return collected
 
     @pytest.fixture

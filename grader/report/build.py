@@ -59,6 +59,8 @@ def _test(t: dict) -> dict:
             "duration": duration}
     if t.get("figures"):
         test["figures"] = t["figures"]
+    if t.get("measured"):
+        test["measured"] = t["measured"]
     return test
 
 

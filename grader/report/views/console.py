@@ -1,13 +1,15 @@
 """The report as text for a terminal: what `grader check` prints to a student.
 
 The student's copy lists the visible tests; of the hidden ones that lost points, only each test
-function's name and its hint, one line per identical message (grader.report.views.hidden). Scores
-are printed as the report has them, never recomputed here.
+function's name and its hint, one line per identical message (grader.report.views.hidden). What a
+test measured of the submission's work (`measured`: the accuracy reached) is shown under the test, and
+in the student's copy for hidden tests too, by their names without parametrize ids. Scores are printed
+as the report has them, never recomputed here.
 """
 
 from __future__ import annotations
 
-from grader.report.views.hidden import student_message, student_name
+from grader.report.views.hidden import student_message, student_name, student_names
 from grader.report.views.textsafe import escape_strings
 
 SYMBOL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_run": "NOT RUN"}
@@ -27,9 +29,11 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
         lines.append(f"  {label:<8} {test['name']}  [{test['score']:g}/{test['max_score']:g}]")
         if test["status"] != "passed":
             lines.extend(f"           {line}" for line in test["message"].splitlines())
+        lines.extend(f"           measured: {item}" for item in measured_items(test))
     hidden = len(report["tests"]) - len(tests)
     if hidden:
         lines.extend(_hidden_failures(report["tests"], color))
+        lines.extend(_hidden_measured(report["tests"]))
     score = "no score" if report["score"] is None else \
         f"{sum(t['score'] for t in tests):g}/{sum(t['max_score'] for t in tests):g}"
     lines.append(f"Score: {score}" + (f" ({hidden} hidden tests not shown)" if hidden else ""))
@@ -40,6 +44,19 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
         lines.append(f"Your code printed{cut}:")
         lines.extend(f"  | {line}" for line in report["output"]["text"].splitlines()[-20:])
     return "\n".join(lines) + "\n"
+
+
+def measured_items(test: dict) -> list[str]:
+    """`name = value` for each number the test measured (a null is a value that was not finite)."""
+    return [f"{name} = {'not finite' if value is None else format(value, '.6g')}"
+            for name, value in (test.get("measured") or {}).items()]
+
+
+def _hidden_measured(tests: list[dict]) -> list[str]:
+    """What hidden tests measured of the student's own work, by test names without parametrize ids."""
+    lines = [f"    {name}: {item}" for test, name in zip(tests, student_names(tests))
+             if test["visibility"] == "hidden" for item in measured_items(test)]
+    return ["  Measured in hidden tests:", *lines] if lines else []
 
 
 def _hidden_failures(tests: list[dict], color: bool) -> list[str]:

@@ -2,11 +2,12 @@
 
 Failed tests come first with their messages and hints, then the passed ones; a bar chart (inline SVG)
 shows points earned per test group, and each test's figures (learning curves, a confusion matrix,
-reconstructed digits) are drawn beside it; figures are shown for hidden tests too, so a test author
-attaches only what a student may see. Nothing is fetched from the network (a Content-Security-Policy
-forbids it), every string from the report is escaped, and hidden tests' messages are never shown
-unless `show_hidden` (the instructor's copy): the student's copy shows a hidden failure's hint and its
-test's name without the parametrize id (grader.report.views.hidden). Nor is what the student's code printed: hidden tests call
+reconstructed digits) are drawn beside it, and so is what it measured (the accuracy reached); figures
+and measured values are shown for hidden tests too, so a test author attaches only what a student may
+see. Nothing is fetched from the network (a Content-Security-Policy forbids it), every string from
+the report is escaped, and hidden tests' messages are never shown unless `show_hidden` (the
+instructor's copy): the student's copy shows a hidden failure's hint and its test's name without the
+parametrize id (grader.report.views.hidden). Nor is what the student's code printed: hidden tests call
 that code too, so its prints can echo hidden inputs; only the instructor's copy shows it. The student's
 copy names no path of the grading machine (grader.report.views.redact), only the submission's own.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import html
 from collections import OrderedDict
 
-from grader.report.views.console import SYMBOL
+from grader.report.views.console import SYMBOL, measured_items
 from grader.report.views.gradebook import Override, number
 from grader.report.views.hidden import student_message, student_names
 from grader.report.views.plots import figure_html
@@ -94,6 +95,7 @@ def _tests(report: dict, show_hidden: bool) -> str:
             f'<code>{html.escape(name)}</code>'
             f'<span class="pts">{test["score"]:g} / {test["max_score"]:g}</span>'
             + (f"<pre>{html.escape(message)}</pre>" if message else "")
+            + "".join(f'<p class="measured">measured: {html.escape(item)}</p>' for item in measured_items(test))
             + "".join(figure_html(f) for f in test.get("figures", [])) + "</li>")
     return '<ol class="tests" id="tests">\n' + "\n".join(items) + "\n</ol>"
 

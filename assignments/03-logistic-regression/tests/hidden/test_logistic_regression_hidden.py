@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close, assert_shape
+from grader.judge.checks import assert_accuracy, assert_close, assert_finite, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 
@@ -38,9 +38,9 @@ def test_cross_entropy_is_stable_for_large_logits(submission, reference):
     z, y = np.array([1000.0, -1000.0, 500.0, -30.0]), np.array([0.0, 1.0, 1.0, 0.0])
     expected = reference.cross_entropy_from_logits(z, y)
     loss = submission.cross_entropy_from_logits(z, y)
-    if not np.isfinite(loss):
-        raise AssertionError(f"the loss is {loss} for logits of +-1000: log(sigmoid(z)) underflows to "
-                             "log(0); use the numerically stable form max(z, 0) - z y + log(1 + exp(-|z|))")
+    assert_finite(np.asarray(loss, dtype=float), "loss for large logits", advice=(
+        "log(sigmoid(z)) underflows to log(0) for large logits; use the numerically stable form "
+        "max(z, 0) - z y + log(1 + exp(-|z|))"))
     assert_close(loss, expected, name="loss for large logits", rtol=1e-9)
 
 
@@ -102,7 +102,7 @@ def test_predict_labels_random(submission, reference, rng, n, d):
 
 
 @pytest.mark.points(5)
-def test_accuracy_on_held_out_points(submission, rng):
+def test_accuracy_on_held_out_points(submission, rng, measured):
     X, y = blobs(rng, 300, 4, 1.5)
     order = rng.permutation(len(y))
     train, test = order[:400], order[400:]
@@ -111,4 +111,5 @@ def test_accuracy_on_held_out_points(submission, rng):
     assert isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool), \
         f"b must be a number, got {type(b).__name__}"
     predicted = (X[test] @ w.astype(float) + float(b) >= 0).astype(np.int64)
-    assert_accuracy(predicted, y[test].astype(np.int64), at_least=0.88, name="the trained model on 200 held-out points")
+    assert_accuracy(predicted, y[test].astype(np.int64), at_least=0.88, name="the trained model on 200 held-out points",
+                    measured=measured)

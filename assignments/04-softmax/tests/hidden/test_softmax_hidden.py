@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_accuracy, assert_close, assert_params
+from grader.judge.checks import assert_accuracy, assert_close, assert_finite, assert_params
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 
@@ -19,8 +19,10 @@ def test_softmax_rows_sum_to_one(submission, reference, rng):
     scores = rng.normal(scale=4, size=(7, 5))
     probs = submission.softmax(scores)
     sums = np.asarray(probs).sum(axis=-1)
-    assert np.allclose(sums, 1.0), f"row sums are {np.round(sums, 3).tolist()}: each row must sum to 1, " \
-                                   "so normalise each row (sum over axis=1), not each column"
+    columns = np.ndim(probs) == 2 and np.allclose(np.asarray(probs).sum(axis=0), 1.0)
+    why = "you normalised each column: " if columns else ""
+    assert np.allclose(sums, 1.0), f"row sums are {np.round(sums, 3).tolist()}. Hint: softmax's rows must " \
+        f"each sum to 1; {why}normalise each row (sum over axis=1), not each column"
     assert_close(probs, reference.softmax(scores), name="softmax")
 
 
@@ -28,9 +30,9 @@ def test_softmax_rows_sum_to_one(submission, reference, rng):
 def test_softmax_huge_scores(submission, reference):
     scores = np.array([[1000.0, 999.0, -1000.0], [-2000.0, -2001.0, -2002.0]])
     probs = submission.softmax(scores)
-    if not np.all(np.isfinite(probs)):
-        raise AssertionError("softmax gives NaN for scores in the thousands: subtract each row's "
-                             "maximum before exp (it cancels out, and exp can no longer overflow)")
+    assert_finite(np.asarray(probs, dtype=float), "softmax of huge scores", advice=(
+        "exp overflows for scores in the thousands: subtract each row's maximum before exp (it cancels "
+        "out, and exp can no longer overflow)"))
     assert_close(probs, reference.softmax(scores), name="softmax of huge scores")
 
 
@@ -67,18 +69,19 @@ def test_gradient_check_wide(submission, reference, rng):
 
 
 @pytest.mark.points(5)
-def test_accuracy_on_held_out_points(submission, rng):
+def test_accuracy_on_held_out_points(submission, rng, measured):
     centres = rng.normal(scale=2.5, size=(4, 6))
     y = rng.integers(0, 4, size=600)
     X = centres[y] + rng.normal(size=(600, 6))
     W, b = submission.train(X[:400], y[:400], 4, 1)
     assert_params({"W": W, "b": b}, {"W": (6, 4), "b": (4,)}, "train's result")
     predicted = (X[400:] @ W.astype(float) + b.astype(float)).argmax(axis=1)
-    assert_accuracy(predicted, y[400:], at_least=0.85, name="the trained classifier on 200 held-out points")
+    assert_accuracy(predicted, y[400:], at_least=0.85, name="the trained classifier on 200 held-out points",
+                    measured=measured)
 
 
 @pytest.mark.points(3)
-def test_accuracy_with_unequal_class_sizes(submission, rng):
+def test_accuracy_with_unequal_class_sizes(submission, rng, measured):
     # Three overlapping clusters around the origin, 75% / 15% / 10% of the points: only the bias can
     # encode how common each class is, so a bias trained in the wrong direction falls below always
     # guessing the largest class (75%). The reference scores about 0.92.
@@ -91,4 +94,4 @@ def test_accuracy_with_unequal_class_sizes(submission, rng):
     predicted = (X[600:] @ W.astype(float) + b.astype(float)).argmax(axis=1)
     assert_accuracy(predicted, y[600:], at_least=0.8,
                     name="the trained classifier on 300 held-out points from classes of unequal size "
-                         "(is the bias updated downhill, b -= learning_rate * db?)")
+                         "(is the bias updated downhill, b -= learning_rate * db?)", measured=measured)

@@ -146,10 +146,13 @@ def test_init_spread(submission, rng, kind, fan_in, fan_out):
     w = getattr(submission, f"{kind}_init")(fan_in, fan_out, int(rng.integers(1 << 30)))
     assert_shape(w, (fan_in, fan_out), name=f"{kind}_init")
     std, got = INIT_STD[kind](fan_in, fan_out), float(w.std())
-    assert abs(w.mean()) < 5 * std / np.sqrt(w.size), f"{kind}_init: mean {w.mean():.3g}, expected 0"
+    assert abs(w.mean()) < 5 * std / np.sqrt(w.size), \
+        f"{kind}_init: mean {w.mean():.3g}, expected 0. Hint: {kind}_init's weights must be centred on 0"
     if abs(got - std) > 0.03 * std:
-        hint = next((m for m, f in INIT_WRONG[kind].items() if abs(got - f(fan_in, fan_out)) < 0.03 * got), "")
-        raise AssertionError(f"{kind}_init({fan_in}, {fan_out}): std {got:.4g}, expected {std:.4g}. {hint}")
+        hint = next((m for m, f in INIT_WRONG[kind].items() if abs(got - f(fan_in, fan_out)) < 0.03 * got),
+                    "the spread of the weights does not follow the formula in the README")
+        raise AssertionError(f"{kind}_init({fan_in}, {fan_out}): std {got:.4g}, expected {std:.4g}. "
+                             f"Hint: {kind}_init's standard deviation is wrong: {hint}")
 
 
 @pytest.mark.points(2)

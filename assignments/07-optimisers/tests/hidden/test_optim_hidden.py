@@ -142,14 +142,18 @@ def test_dropout_statistics(submission, rng, p):
     assert_close(out, x * mask, name="out (should be x * mask)")
     values = np.unique(mask)
     if not np.all(np.isclose(values[:, None], [0.0, 1 / (1 - p)]).any(axis=1)):
-        unscaled = " Scale the kept units by 1 / (1 - p) (inverted dropout)." if np.isclose(values.max(), 1) else ""
+        unscaled = "Scale the kept units by 1 / (1 - p) (inverted dropout)." if np.isclose(values.max(), 1) \
+            else "Every entry is either 0 (dropped) or 1 / (1 - p) (kept)."
         raise AssertionError(f"mask holds {values[:4].tolist()}..., expected only 0 and 1 / (1 - p) = "
-                             f"{1 / (1 - p):.4g}.{unscaled}")
+                             f"{1 / (1 - p):.4g}. Hint: dropout_forward's mask: {unscaled}")
     dropped = float(np.mean(mask == 0))
     tolerance = 6 * np.sqrt(p * (1 - p) / x.size)
     if abs(dropped - p) > tolerance:
-        swap = " p is the probability of dropping a unit, not of keeping it." if abs(dropped - (1 - p)) < tolerance else ""
-        raise AssertionError(f"dropped {dropped:.2%} of the units with p = {p}.{swap}")
+        swapped = abs(dropped - (1 - p)) < tolerance
+        swap = "p is the probability of dropping a unit, not of keeping it" if swapped else \
+            "each unit is dropped with probability p"
+        raise AssertionError(f"dropped {dropped:.2%} of the units with p = {p}. "
+                             f"Hint: dropout_forward drops too many or too few units: {swap}.")
 
 
 @pytest.mark.points(2)
@@ -157,9 +161,12 @@ def test_dropout_keeps_the_expected_value(submission, rng):
     x = np.full((200, 250), 2.0)
     out, _ = submission.dropout_forward(x, 0.6, True, int(rng.integers(1 << 30)))
     mean = float(np.mean(out))
-    assert abs(mean - 2.0) < 6 * 2.0 * np.sqrt(0.6 / 0.4 / x.size), \
-        f"the mean output is {mean:.4g} for inputs all 2.0 with p = 0.6: inverted dropout keeps the " \
-        "expected value; scale the kept units by 1 / (1 - p)"
+    tolerance = 6 * 2.0 * np.sqrt(0.6 / 0.4 / x.size)
+    # A mean of 2.0 * (1 - p) is the unscaled mask; other means have other causes.
+    why = "; scale the kept units by 1 / (1 - p)" if abs(mean - 2.0 * 0.4) < tolerance else ""
+    assert abs(mean - 2.0) < tolerance, \
+        f"the mean output is {mean:.4g} for inputs all 2.0 with p = 0.6. " \
+        f"Hint: dropout_forward's mean output is off: inverted dropout keeps the expected value{why}"
 
 
 @pytest.mark.points(2)

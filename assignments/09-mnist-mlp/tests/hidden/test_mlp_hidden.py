@@ -121,7 +121,7 @@ def mlp_contract(params):
 
 @pytest.mark.points(10)
 @pytest.mark.call_seconds(30)
-def test_trained_network_on_held_out_digits(submission, reference, mnist, figures):
+def test_trained_network_on_held_out_digits(submission, reference, mnist, figures, measured):
     params = submission.train(mnist["train_images"], mnist["train_labels"], 12)
     assert isinstance(params, dict), "train must return the params dict"
     params = assert_params(params, mlp_contract(params), "train's params", max_elements=1_000_000)
@@ -132,6 +132,7 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist, figure
     seen = mnist["train_images"][:10000]
     assert_accuracy_explained(predicted, labels, 0.95, "the trained network on 10,000 held-out digits",
                               train_predictions=lambda: reference.forward(params, reference.preprocess(seen))
-                              .argmax(axis=1), train_labels=mnist["train_labels"][:10000])
+                              .argmax(axis=1), train_labels=mnist["train_labels"][:10000], measured=measured)
     own = submission.predict(params, images)
-    assert_accuracy(own, labels, at_least=0.95, name="your predict() on 10,000 held-out digits")
+    assert_accuracy(own, labels, at_least=0.95, name="your predict() on 10,000 held-out digits",
+                    measured=measured)

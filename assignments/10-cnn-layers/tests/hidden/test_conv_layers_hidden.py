@@ -112,11 +112,18 @@ def test_conv_backward_matches_reference(submission, reference, rng, xs, fs, str
     dout = rng.normal(size=reference.conv_forward(x, w, b, stride, pad).shape)
     got = submission.conv_backward(dout, x, w, b, stride, pad)
     assert isinstance(got, tuple) and len(got) == 3, "conv_backward must return (dx, dw, db)"
-    if pad and np.shape(got[0]) == (xs[0], xs[1], xs[2] + 2 * pad, xs[3] + 2 * pad):
-        raise AssertionError(f"dx has shape {np.shape(got[0])}, the padded input's: crop the {pad} padding "
-                             f"rows and columns off again so that dx is shaped like x {xs}")
+    check_not_padded(got[0], xs, pad)
     for name, g, e in zip(("dx", "dw", "db"), got, reference.conv_backward(dout, x, w, b, stride, pad)):
         assert_close(g, e, name=name)
+
+
+def check_not_padded(dx, x_shape: tuple, pad: int) -> None:
+    """A dx shaped like the padded input names that slip (the padding is a hidden input: not in the hint)."""
+    n, c, h, w = x_shape
+    if pad and np.shape(dx) == (n, c, h + 2 * pad, w + 2 * pad):
+        raise CheckFailed(f"dx: shape {np.shape(dx)}, expected {tuple(x_shape)}. Hint: that is the padded "
+                          "input's shape: crop the padding rows and columns off again so that dx is shaped "
+                          "like x")
 
 
 @pytest.mark.points(3)
@@ -124,6 +131,7 @@ def test_conv_backward_against_numerical_gradient(submission, reference, rng):
     x, w, b = make(rng, (2, 2, 5, 5), (3, 3, 3))
     dout = rng.normal(size=(2, 3, 3, 3))
     dx, dw, db = submission.conv_backward(dout, x, w, b, 2, 1)
+    check_not_padded(dx, x.shape, 1)
     assert_gradient(dx, numeric_gradient(lambda v: reference.conv_forward(v, w, b, 2, 1), x, dout), "dx")
     assert_gradient(dw, numeric_gradient(lambda v: reference.conv_forward(x, v, b, 2, 1), w, dout), "dw")
     assert_gradient(db, numeric_gradient(lambda v: reference.conv_forward(x, w, v, 2, 1), b, dout), "db")

@@ -119,10 +119,10 @@ def test_loss_and_grads_gradient_check(submission):
 
 @pytest.mark.points(5)
 @pytest.mark.call_seconds(30)
-def test_training_reaches_95_percent_on_validation_digits(submission, mnist):
+def test_training_reaches_95_percent_on_validation_digits(submission, mnist, measured):
     images, labels = mnist["train_images"], mnist["train_labels"]
     params = submission.train(images[:50000], labels[:50000], 7)
     predicted = submission.predict(params, images[50000:])
     assert_accuracy_explained(predicted, labels[50000:], 0.95, "predictions on 10,000 validation digits",
                               train_predictions=lambda: submission.predict(params, images[:10000]),
-                              train_labels=labels[:10000])
+                              train_labels=labels[:10000], measured=measured)

@@ -9,6 +9,7 @@ from grader.judge.checks import assert_close, assert_shape
 
 NO_CUT = "a terminal transition has no future: target = reward when done (the terminal cut)"
 WRONG_AXIS = "bootstrap from max over the actions of next_state: np.max(q[next_state])"
+EXPLORE = "with probability epsilon pick any of the actions uniformly, the greedy one included"
 
 
 def frequencies(submission, q_values, epsilon, seed, n=6000):
@@ -27,17 +28,26 @@ def test_epsilon_greedy_statistics(submission, rng, n_actions, epsilon):
     expected = np.full(n_actions, epsilon / n_actions)
     expected[np.argmax(q_values)] += 1 - epsilon
     tolerance = 4 * np.sqrt(expected * (1 - expected) / 6000) + 1e-3  # four standard errors
+    greedy = int(np.argmax(q_values))
+    # Exploring among the other actions only leaves the greedy one at 1 - epsilon: name that slip.
+    skips = abs(share[greedy] - (1 - epsilon)) <= tolerance[greedy]
+    why = "exploring never picks the greedy action" if skips else \
+        "the actions come out too often or too rarely"
     assert np.all(np.abs(share - expected) <= tolerance), \
         f"with epsilon {epsilon} and {n_actions} actions the frequencies were {np.round(share, 3).tolist()}, " \
-        f"expected about {np.round(expected, 3).tolist()} (the greedy action is {int(np.argmax(q_values))})"
+        f"expected about {np.round(expected, 3).tolist()} (the greedy action is {greedy}). " \
+        f"Hint: sample_actions(): {why}; {EXPLORE}, otherwise the greedy one"
 
 
 @pytest.mark.points(2)
 def test_epsilon_one_is_uniform_over_all_actions(submission):
     share = frequencies(submission, np.array([0.0, 0.0, 9.0, 0.0, 0.0]), 1.0, 5)
+    why = "exploring never picks the greedy action" if share[2] < 0.01 else \
+        "the actions are not equally likely"
     assert np.all(np.abs(share - 0.2) < 0.025), \
-        f"with epsilon 1 the frequencies were {np.round(share, 3).tolist()}: exploring picks any of the " \
-        "actions uniformly, the greedy one included"
+        f"with epsilon 1 the frequencies were {np.round(share, 3).tolist()}. " \
+        f"Hint: sample_actions() with epsilon 1: {why}; exploring picks any of the actions uniformly, " \
+        "the greedy one included"
 
 
 @pytest.mark.points(2)
