@@ -161,7 +161,7 @@ def test_reconstruct_matches_reference(submission, reference, rng, mnist):
 
 @pytest.mark.points(10)
 @pytest.mark.call_seconds(30)
-def test_trained_autoencoder_on_held_out_digits(submission, reference, mnist, figures):
+def test_trained_autoencoder_on_held_out_digits(submission, reference, mnist, figures, measured):
     params = submission.train(mnist["train_images"], 12)
     assert isinstance(params, dict) and {f"W{k}" for k in range(1, 5)} <= set(params), \
         "train must return the params dict with W1..W4 and b1..b4"
@@ -174,13 +174,15 @@ def test_trained_autoencoder_on_held_out_digits(submission, reference, mnist, fi
     images, clean = held_out(mnist)
     # The judge runs the autoencoder itself: the student's params are numbers, nothing else.
     rebuilt = reference.reconstruct(params, images)
-    mse = float(np.mean((rebuilt - clean) ** 2))
+    mse = measured.record("mean squared error per pixel on 10,000 held-out digits",
+                          float(np.mean((rebuilt - clean) ** 2)))
     figures.images("held-out digits and what your autoencoder makes of them",
                    {"digit": clean[:10].reshape(-1, 28, 28), "reconstruction": rebuilt[:10].reshape(-1, 28, 28)})
     assert mse <= MAX_MSE, f"mean squared error per pixel {mse:.4f} on 10,000 held-out digits, needs at " \
                            f"most {MAX_MSE} (drawing the average digit every time scores about 0.067)"
     own = submission.reconstruct(params, images)
     assert_shape(own, clean.shape, "your reconstruct() of 10,000 held-out digits")
-    own_mse = float(np.mean((own.astype(float) - clean) ** 2))
+    own_mse = measured.record("mean squared error per pixel of your reconstruct()",
+                              float(np.mean((own.astype(float) - clean) ** 2)))
     assert own_mse <= MAX_MSE, f"your reconstruct() has mean squared error {own_mse:.4f} per pixel on " \
                                f"10,000 held-out digits, needs at most {MAX_MSE}"

@@ -121,7 +121,7 @@ def test_q_learning_matches_reference(submission, reference, seed, episodes):
 @pytest.mark.points(3)
 @pytest.mark.call_seconds(20)
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_trained_agent_gets_home(submission, reference, rng, seed):
+def test_trained_agent_gets_home(submission, reference, rng, seed, measured):
     q = submission.train_agent(seed)
     assert_shape(q, (24, 4), "q")
     policy = np.argmax(q, axis=1)
@@ -134,6 +134,6 @@ def test_trained_agent_gets_home(submission, reference, rng, seed):
             falls += reward == -100.0
             if done:
                 break
-    score = total / 400
+    score = measured.record("average return of the greedy policy over 400 episodes", total / 400)
     assert score >= -22, f"with seed {seed} the greedy policy averages {score:.1f} over 400 episodes " \
                          f"({falls} falls off the cliff); a policy that reliably gets home scores -13 to -17"
