@@ -1,4 +1,4 @@
-"""The grading service under a burst, all real: 200 signed GitHub `push` deliveries sent from 4 threads
+"""The grading service under a burst, all real: 200 signed GitHub `push` deliveries sent from 4 processes
 as fast as they go to `grader serve` under uvicorn on 127.0.0.1. Each must be answered 202 in under
 100 ms (the grading happens later), and each pushed commit must then be fetched from its bare
 repository on disk and really graded in the local sandbox, exactly once, with the score `grader grade`
@@ -8,18 +8,24 @@ The step is 01-numpy-basics (the cheapest to grade). Four students push 50 commi
 commits hold the same files (the reference, the starter, or one of two pinned mistakes: 54, 0, 49 and
 47 points), so `grader grade` run once per student says what each of that student's 50 jobs must
 score, while every job still fetches and grades its own commit. `LoadRig` is also what
-`bench/service.py` (`make bench-service`) measures.
+`bench/service.py` (`make bench-service`) measures. A fast test checks what keeps the answers quick
+while the gradings run: the grading threads and their processes are niced, the HTTP thread is not.
+
+The gradings take their time: 200 of them ran 10.6 minutes on the shared 2-core VM this was written on
+(load average about 9 from other work); nothing about grading is faked to make that shorter.
 """
 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import http.client
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -37,6 +43,7 @@ CONTENTS = {"ref": COURSE / "solutions" / STEP, "starter": COURSE / "assignments
 PUSHES = 200
 SENDERS = 4
 ANSWER_LIMIT_S = 0.100
+SENDER_START_S = 3.0   # time for the sender processes to start before the burst
 
 
 class LoadRig:
@@ -49,7 +56,7 @@ class LoadRig:
         self.service = Service(root, free_port())
         self.commits: dict[str, list[str]] = {}     # student -> pushed shas
         self.sent_at: dict[str, float] = {}         # sha -> when its delivery was sent (monotonic)
-        self.answers: list[tuple[int, float]] = []   # (HTTP status, seconds to the answer)
+        self.answers: list[tuple[str, int, float]] = []   # (sha, HTTP status, seconds to the answer)
         self._write_course(workers, synchronous)
 
     def _write_course(self, workers: int, synchronous: str | None) -> None:
@@ -97,25 +104,18 @@ class LoadRig:
 
     def burst(self, senders: int = SENDERS, skip: int = 0) -> None:
         """Every commit's signed delivery (but each student's first `skip`), interleaved across students,
-        from `senders` threads at once."""
+        from `senders` processes at once. Processes, not threads: a sender thread waiting for the GIL
+        held by another sender would count its own wait as the service's answer time."""
         order = [(s, shas[n]) for n in range(skip, self.per_student) for s, shas in self.commits.items()]
-        lock = threading.Lock()
-
-        def send(chunk: list[tuple[str, str]]) -> None:
-            for student, sha in chunk:
-                body, headers = signed_push(f"course/{student}", sha)
-                started = time.monotonic()
-                status, _, _ = self.service.request("POST", "/hooks/github", body, headers)
-                took = time.monotonic() - started
-                with lock:
+        start_at = time.monotonic() + SENDER_START_S      # all senders begin together, once started
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(senders, mp_context=context) as pool:
+            chunks = pool.map(send_chunk, [self.service.port] * senders, [order[n::senders] for n in range(senders)],
+                              [start_at] * senders)
+            for chunk in chunks:
+                for sha, started, status, took in chunk:
                     self.sent_at[sha] = started
-                    self.answers.append((status, took))
-
-        threads = [threading.Thread(target=send, args=(order[n::senders],)) for n in range(senders)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+                    self.answers.append((sha, status, took))
 
     def feedback_seconds(self) -> dict[str, float]:
         """sha -> seconds from its delivery being sent to its commit status reaching the forge."""
@@ -139,6 +139,31 @@ class LoadRig:
                 pytest.fail(f"{len(jobs)} jobs, {dict(states)}, not all {count} done within {seconds} s; "
                             f"service log: {self.service.log}")
             time.sleep(0.5)
+
+
+def send_chunk(port: int, pushes: list[tuple[str, str]], start_at: float) -> list[tuple[str, float, int, float]]:
+    """In a sender process: each push's signed delivery in turn; (sha, sent at, status, seconds to answer).
+    CLOCK_MONOTONIC is one clock for every process of the machine, so the times compare with the forge's."""
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    answers = []
+    for student, sha in pushes:
+        body, headers = signed_push(f"course/{student}", sha)
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("POST", "/hooks/github", body=body, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+        finally:
+            connection.close()
+        answers.append((sha, started, answer.status, time.monotonic() - started))
+    return answers
+
+
+def accept_ms(log: Path) -> dict[str, float]:
+    """commit -> the service's own milliseconds from the delivery's arrival to its committed row (its log)."""
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return {e["commit"]: e["accept_ms"] for e in entries if e.get("message") == "push queued" and "accept_ms" in e}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -166,20 +191,21 @@ def test_200_signed_pushes_are_each_answered_in_100_ms_and_graded_exactly_once(t
     rig.make_commits()
     rig.start()
     try:
-        started = time.monotonic()
         rig.burst()
-        times = [took for _, took in rig.answers]
-        print(f"\n{PUSHES} pushes from {SENDERS} threads: answers median {percentile(times, 0.5) * 1000:.1f} ms, "
+        times = [took for _, _, took in rig.answers]
+        print(f"\n{PUSHES} pushes from {SENDERS} processes: answers median {percentile(times, 0.5) * 1000:.1f} ms, "
               f"p99 {percentile(times, 0.99) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
-        assert sorted({status for status, _ in rig.answers}) == [202] and len(rig.answers) == PUSHES
+        assert sorted({status for _, status, _ in rig.answers}) == [202] and len(rig.answers) == PUSHES
         jobs = rig.wait_done(PUSHES, seconds=900)
-        graded_s = time.monotonic() - started
+        graded_s = time.monotonic() - min(rig.sent_at.values())
         rig.wait_statuses(60)
         print(f"all {PUSHES} graded {graded_s:.1f} s after the first push")
     finally:
         rig.stop()
-    slow = sorted(took for took in times if took >= ANSWER_LIMIT_S)
-    assert not slow, f"{len(slow)} of {PUSHES} answers took 100 ms or more: {[round(s, 3) for s in slow]}"
+    inside = accept_ms(rig.service.log)
+    slow = sorted((round(took * 1000), inside.get(sha)) for sha, _, took in rig.answers if took >= ANSWER_LIMIT_S)
+    assert not slow, f"{len(slow)} of {PUSHES} answers took 100 ms or more (ms as sent, ms from arrival to " \
+                     f"commit in the service): {slow}"
     expected = cli_scores(rig, tmp_path / "cli")
     assert sorted(expected.values()) == [0, 47, 49, 54]
     pushed = {sha: student for student, shas in rig.commits.items() for sha in shas}
