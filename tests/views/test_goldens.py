@@ -111,8 +111,8 @@ def test_a_changed_view_is_caught_with_a_diff_and_the_command(tmp_path, monkeypa
     path.write_bytes(produced.encode("utf-8"))
     compare(path, produced)  # identical: passes
     with pytest.raises(pytest.fail.Exception) as failed:
-        compare(path, produced.replace("Score: 3/12", "Score: 3/13"))
-    assert "\n-Score: 3/12" in str(failed.value) and "\n+Score: 3/13" in str(failed.value)
+        compare(path, produced.replace("Score: 4/20", "Score: 4/21"))
+    assert "\n-Score: 4/20" in str(failed.value) and "\n+Score: 4/21" in str(failed.value)
     assert REGENERATE in str(failed.value)
     with pytest.raises(pytest.fail.Exception, match="differs"):  # a trailing newline is a difference too
         compare(path, produced + "\n")
