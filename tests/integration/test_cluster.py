@@ -124,6 +124,28 @@ def test_cluster_reports_equal_threads_reports(spec, cluster, threads_reports, t
 
 
 @pytest.mark.slow
+def test_every_step_grades_on_the_cluster_as_with_threads(cluster, local_example_reports, tmp_path):
+    """Each step of the course, graded by the workers: its starter and its quickest example mistake (by
+    the -j 2 report's own time) give the -j 2 reports. Torch steps included: a worker's runner finds
+    torch exactly as the local sandbox does. The quickest mistake keeps 16 steps under a minute; the
+    whole of 01's examples are compared above."""
+    from grader.spec import find_assignments
+
+    with DaskExecutor(cluster.address) as executor:
+        for step in find_assignments(COURSE):
+            cases, expected = local_example_reports(step)
+            by_name = dict(zip((c.name for c in cases), expected))
+            mistakes = [c for c in cases if c.name not in ("reference", "starter")]
+            quickest = min(mistakes, key=lambda c: expected[by_name[c.name]]["timings"]["seconds"])
+            picked = [c for c in cases if c.name == "starter"] + [quickest]
+            reports = grade_batch(step, [c.path for c in picked], tmp_path / step.id, sandbox="local",
+                                  progress=None, executor=executor)
+            for case in picked:
+                name = by_name[case.name]
+                assert comparable(reports[name]) == comparable(expected[name]), (step.id, case.name)
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_loses_no_report(spec, cluster, threads_reports, tmp_path):
     """SIGKILL the worker that is grading: is the job rescheduled and every report still the same?"""
     cases, expected = threads_reports
