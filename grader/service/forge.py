@@ -8,7 +8,8 @@ the outbox's consumer: it retries a forge that cannot be reached, or answers 5xx
 capped exponential backoff and never drops a pending status. Any other answer that is not a success (a
 4xx: bad token, unknown repository, a body the forge will not take; or a redirect, which a POST must not
 follow) will be the same answer next time: the status is marked `failed` with the forge's reason, logged
-and shown to the instructor, and never retried. This module never changes a grade.
+and shown to the instructor, and not retried until the service is started again (after the instructor
+fixed the token or `forge_api`), when each is tried once more. This module never changes a grade.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class StatusPoster:
         self.thread = threading.Thread(target=self._loop, name="status-poster", daemon=True)
 
     def start(self) -> None:
+        """Start draining; statuses the forge refused before are tried once more (see the module doc)."""
+        retried = self.store.retry_refused_statuses()
+        if retried:
+            LOG.info("refused commit statuses tried again at start", extra={"fields": {"jobs": retried}})
         self.thread.start()
 
     def stop(self) -> None:

@@ -197,6 +197,12 @@ class Store:
                 status_state="failed", status_error=error[:500], status_next_at=None,
                 status_attempts=JOBS.c.status_attempts + 1))
 
+    def retry_refused_statuses(self) -> int:
+        """Put refused statuses back in the outbox (at a start: the token or forge_api may have been fixed)."""
+        with self._write() as db:
+            return db.execute(update(JOBS).where(JOBS.c.status_state == "failed").values(
+                status_state="pending", status_next_at=0.0)).rowcount
+
     def job_by_link(self, link: str) -> dict | None:
         columns = [c for c in JOBS.c if c.name != "upload"]
         with self.engine.connect() as db:

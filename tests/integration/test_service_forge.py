@@ -1,7 +1,7 @@
 """The commit-status outbox against a real HTTP endpoint on loopback that answers as a forge can: a
-refusal (401 bad token, 404 unknown repository, 422, a redirect) is recorded once and never retried; a
-5xx, a 429 (with Retry-After) or a closed port is retried with capped backoff until delivered. Fast: no
-service process and no grading, the poster's rounds are driven by the test.
+refusal (401 bad token, 404 unknown repository, 422, a redirect) is recorded and not retried until the
+service starts again; a 5xx, a 429 (with Retry-After) or a closed port is retried with capped backoff
+until delivered. Fast: no service process and no grading, the poster's rounds are driven by the test.
 """
 
 from __future__ import annotations
@@ -145,7 +145,22 @@ def test_a_refused_status_stops_and_says_why_and_a_failing_forge_is_retried(tmp_
     assert listed["course/gone"]["status_state"] == "failed" and "HTTP 404" in listed["course/gone"]["status_error"]
     page = client.get("/gradebook", headers=bearer).text
     row = page.split(f'data-job="{jobs["course/token"]}"', 1)[1].split("</tr>", 1)[0]
-    assert "refused by the forge, not retried: HTTP 401 Unauthorized" in row and "Bad credentials" in row
+    assert "refused by the forge, not retried until the service restarts: HTTP 401 Unauthorized" in row
+    assert "Bad credentials" in row
+
+    restarted = StatusPoster(config, store, poll_seconds=0.05)   # a new start: each refusal is tried once more
+    restarted.start()
+    try:
+        deadline = time.monotonic() + 10                          # its own thread's rounds, not the test's
+        while time.monotonic() < deadline and any(j["status_state"] == "pending" for j in store.jobs()):
+            time.sleep(0.05)
+        time.sleep(0.3)                                           # a few rounds more: nothing is sent again
+    finally:
+        restarted.stop()
+    assert {repo: forge.count(repo) for repo in REFUSED} == {repo: 2 for repo in REFUSED}
+    assert {j["repository"]: j["status_state"] for j in store.jobs() if j["repository"] in REFUSED} == \
+        {repo: "failed" for repo in REFUSED}
+    assert forge.count("course/fine") == 1                        # a delivered status is never sent again
 
 
 def test_a_forge_that_cannot_be_reached_is_retried_with_capped_backoff(tmp_path):

@@ -16,12 +16,14 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -58,28 +60,49 @@ def postgres_url():
         pytest.fail("the PostgreSQL driver is missing: pip install -e '.[test]' (psycopg[binary])", pytrace=False)
     initdb, postgres = pg_binary("initdb"), pg_binary("postgres")
     user = cluster_user()
-    root = Path(tempfile.mkdtemp(prefix="grader-pg-"))    # not pytest's tmp: its parent is closed to others
+    root = Path(tempfile.mkdtemp(prefix="grader-pg-", dir=shared_parent(user)))
+    try:
+        yield from serve_cluster(root, user, initdb, postgres)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def shared_parent(user: str | None) -> str | None:
+    """A folder the cluster's user can enter (pytest's tmp is closed to others, and so can /tmp be)."""
+    if user is None:
+        return None
+    for folder in (tempfile.gettempdir(), "/dev/shm", "/var/tmp"):
+        if os.path.isdir(folder) and os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+    pytest.fail(f"no folder that {user} may enter among {tempfile.gettempdir()}, /dev/shm, /var/tmp "
+                "to hold the PostgreSQL cluster", pytrace=False)
+
+
+def serve_cluster(root: Path, user: str | None, initdb: str, postgres: str) -> Iterator[str]:
+    """initdb a cluster in `root` and serve it on a unix socket there until the generator is closed."""
     if user:
         shutil.chown(root, user)
     data, port = root / "data", 5432 + os.getpid() % 1000      # the port only names the socket file
     as_user = {"user": user} if user else {}
-    subprocess.run([initdb, "-D", str(data), "-U", "grader", "--auth=trust", "--no-sync", "-E", "UTF8"],
-                   check=True, capture_output=True, cwd=root, **as_user)
-    log = (root / "postgres.log").open("wb")
-    server = subprocess.Popen([postgres, "-D", str(data), "-k", str(root), "-p", str(port), "-c", "listen_addresses=",
-                               "-c", "fsync=off"], stdout=log, stderr=subprocess.STDOUT, cwd=root, **as_user)
-    url = f"postgresql://grader@/postgres?host={root}&port={port}"     # as README's course.toml writes it
-    try:
-        wait_ready(url, server, root / "postgres.log")
-        yield url
-    finally:
-        server.send_signal(signal.SIGINT)      # fast shutdown
+    made = subprocess.run([initdb, "-D", str(data), "-U", "grader", "--auth=trust", "--no-sync", "-E", "UTF8"],
+                          capture_output=True, text=True, cwd=root, **as_user)
+    if made.returncode:
+        pytest.fail(f"initdb failed ({made.returncode}) in {root} as {user or 'this user'}: {made.stderr[-1500:]}")
+    with (root / "postgres.log").open("wb") as log:
+        server = subprocess.Popen([postgres, "-D", str(data), "-k", str(root), "-p", str(port), "-c",
+                                   "listen_addresses=", "-c", "fsync=off"], stdout=log, stderr=subprocess.STDOUT,
+                                  cwd=root, **as_user)
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+            url = f"postgresql://grader@/postgres?host={root}&port={port}"   # as README's course.toml writes it
+            wait_ready(url, server, root / "postgres.log")
+            yield url
+        finally:
+            server.send_signal(signal.SIGINT)      # fast shutdown
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)
 
 
 def wait_ready(url: str, server: subprocess.Popen, log: Path) -> None:
@@ -224,5 +247,7 @@ def test_the_status_outbox_states(url):
         assert store.due_statuses(time.time()) == []           # one waits for its retry, one never again
         assert [j["id"] for j in store.due_statuses(time.time() + 7200)] == [jobs[1]]
         assert rows[jobs[2]]["status_error"].startswith("HTTP 401")
+        assert store.retry_refused_statuses() == 1                 # a new start tries the refused one again
+        assert [j["id"] for j in store.due_statuses(time.time())] == [jobs[2]]
     finally:
         store.close()
