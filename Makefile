@@ -16,11 +16,13 @@ install: .venv/.installed  ## create .venv with the grader and its dependencies
 	@# Debian tools: debootstrap builds the docker sandbox's image offline; chromium renders the
 	@# HTML feedback in the view tests; git clones repository submissions; bwrap jails the local
 	@# sandbox's runners; python3-torch (Debian's torch 1.13, CPU, ~1 GB with its libraries) runs the
-	@# local sandbox's runner of steps that need torch (with /usr/bin/python3, as the docker image does).
+	@# local sandbox's runner of steps that need torch (with /usr/bin/python3, as the docker image does);
+	@# postgresql runs the grading service's queue test on PostgreSQL (a throwaway cluster, never a server).
 	@# Installed when we are root.
 	@missing=$$(for t in debootstrap:debootstrap chromium:chromium git:git bwrap:bubblewrap; do \
 		command -v $${t%%:*} >/dev/null || [ -x /usr/sbin/$${t%%:*} ] || echo $${t#*:}; done; \
-		/usr/bin/python3 -c 'import torch' 2>/dev/null || echo python3-torch); \
+		/usr/bin/python3 -c 'import torch' 2>/dev/null || echo python3-torch; \
+		command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian packages: $$missing"; \

@@ -173,6 +173,14 @@ class Store:
         with self._write() as db:
             db.execute(update(JOBS).where(JOBS.c.id == job_id, JOBS.c.state == "running").values(**values))
 
+    def latest_report(self, student: str, assignment: str) -> dict | None:
+        """The report of the student's latest graded job for `assignment` (None before the first)."""
+        with self.engine.connect() as db:
+            row = db.execute(select(JOBS.c.report).where(
+                JOBS.c.student == student, JOBS.c.assignment == assignment, JOBS.c.state == "done",
+                JOBS.c.report.is_not(None)).order_by(JOBS.c.id.desc()).limit(1)).first()
+        return json.loads(row.report) if row else None
+
     def due_statuses(self, now: float) -> list[dict]:
         with self.engine.connect() as db:
             columns = [c for c in JOBS.c if c.name not in ("report", "upload")]

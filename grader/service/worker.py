@@ -12,6 +12,7 @@ that is not in the roster's repository is recorded as `fetch_error`: no grade, n
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -36,9 +37,13 @@ NICE = 10   # the grading threads' nice value (see background_priority)
 GradeFunction = Callable[..., dict]   # grade_here's signature: (spec, source, *, sandbox, name) -> report
 
 
-def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_here
-              ) -> tuple[dict | None, str | None]:
-    """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched."""
+def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_here,
+              previous: dict | None = None) -> tuple[dict | None, str | None]:
+    """(report, None) for a fetched and graded commit, (None, reason) when it could not be fetched.
+
+    `previous` is the student's last report for this step: when the commit's graded files, the step
+    and the grader are the same (its fingerprint, as `grader grade` checks a report it finds), that
+    verdict is the commit's too and no judge runs. A push that changes only a README costs a fetch."""
     spec = find_assignment(config.course, job["assignment"])
     config.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=config.work_dir))
@@ -54,7 +59,11 @@ def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_
             except SubmissionError as exc:
                 return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
             shutil.rmtree(source / ".git")   # what is graded is the commit's files, as a plain folder
-        return grade(spec, source, sandbox=config.sandbox, name=job["student"]), None
+        if previous is None:
+            return grade(spec, source, sandbox=config.sandbox, name=job["student"]), None
+        (scratch / "previous.json").write_text(json.dumps(previous, allow_nan=False))
+        return grade(spec, source, sandbox=config.sandbox, name=job["student"],
+                     previous=scratch / "previous.json"), None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -120,7 +129,8 @@ class Worker:
                                               "assignment": job["assignment"], "commit": job["commit_sha"]}})
         result = "fetch_error"
         try:
-            report, error = grade_job(self.config, job, grade=self.grade)
+            previous = self.store.latest_report(job["student"], job["assignment"])
+            report, error = grade_job(self.config, job, grade=self.grade, previous=previous)
         except Exception as exc:  # our fault (the judge, the sandbox, a bug): no grade, never a zero
             if self.stopping.is_set():
                 return  # left `running`: the next start requeues it

@@ -7,7 +7,9 @@ gives for that content, and its commit status posted to a loopback forge.
 The step is 01-numpy-basics (the cheapest to grade). Four students push 50 commits each; a student's
 commits hold the same files (the reference, the starter, or one of two pinned mistakes: 54, 0, 49 and
 47 points), so `grader grade` run once per student says what each of that student's 50 jobs must
-score, while every job still fetches and grades its own commit. `LoadRig` is also what
+score, while every job still fetches its own commit and gets its own report: a commit whose graded files
+a report of that student already judged reuses that verdict (as `grader grade` reuses a current
+report), so the burst runs a judge a few times per student, not 200 times. `LoadRig` is also what
 `bench/service.py` (`make bench-service`) measures. A fast test checks what keeps the answers quick
 while the gradings run: the grading threads and their processes are niced, the HTTP thread is not.
 
@@ -253,3 +255,42 @@ def test_gradings_run_niced_and_the_thread_answering_webhooks_does_not(tmp_path)
         worker.stop()
     assert seen == {"thread": max(NICE, mine), "child": max(NICE, mine)}
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine      # this thread (the HTTP one, in the service) unchanged
+
+
+def _zip_of(folder: Path, out: Path) -> bytes:
+    shutil.make_archive(str(out), "zip", folder)
+    return out.with_suffix(".zip").read_bytes()
+
+
+def test_a_commit_with_the_graded_files_of_the_students_last_report_reuses_its_verdict(tmp_path):
+    """Same files as the student's last graded job: its report, no judge run; other files: graded anew."""
+    from grader.service.config import load_config
+    from grader.service.store import Store
+    from grader.service.worker import Worker
+
+    (tmp_path / "roster.csv").write_text("student,name,repository\nalice,Alice,course/alice\n")
+    (tmp_path / "course.toml").write_text(f'[service]\nclone_url = "file:///srv/git/{{repo}}.git"\n'
+                                          f'roster = "roster.csv"\nsandbox = "local"\n'
+                                          f'[assignments.{STEP}]\nbranch = "main"\n')
+    config = load_config(tmp_path / "course.toml", course=COURSE, environ={
+        "GRADER_WEBHOOK_SECRET": "s" * 20, "GRADER_INSTRUCTOR_TOKEN": "t" * 20})
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    uploads = [_zip_of(CONTENTS["axis"], tmp_path / "a"), _zip_of(CONTENTS["axis"], tmp_path / "b"),
+               _zip_of(CONTENTS["bias"], tmp_path / "c")]
+    worker = Worker(config, store)
+    worker.threads = worker.threads[:1]   # one after the other: each job sees the one before as done
+    worker.start()
+    try:
+        for number, upload in enumerate(uploads):
+            store.enqueue(delivery=None, student="alice", repository="upload:alice", assignment=STEP,
+                          commit=f"{number:064d}", branch=None, pusher="alice", late_seconds=0.0, upload=upload)
+            worker.wake.set()
+            deadline = time.monotonic() + 120
+            while store.counts()["done"] <= number and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        worker.stop()
+    first, again, other = (json.loads(store.job(job["id"])["report"]) for job in store.jobs())
+    assert (first["score"], other["score"]) == (49, 47)
+    assert again == first                  # the very report: same timings, so no judge ran for it
+    assert other["timings"]["started"] > first["timings"]["started"]
