@@ -45,20 +45,26 @@ def per_test(report: dict) -> dict[str, tuple[str, float]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
 def test_notebook_scores_what_the_py_scores(spec, tmp_path, local_example_reports):
-    """Each step's reference, starter and first mistake as notebooks score what their .py files score.
+    """Each step's starter and its two mistakes quickest to grade, as notebooks, score what their .py
+    files score.
 
-    The notebook path differs from the .py path only in ingest (cells -> one module), which a full, a
-    zero and a partial score of every step exercise; grading every mistake again as a notebook cost
-    two minutes a run and tested the mistakes, not the notebooks."""
-    cases = cases_for(spec)[:3]
+    The notebook path differs from the .py path only in ingest (cells -> one module), which a zero and
+    two partial scores of every step exercise (a full one: the 05 reference as a notebook, below);
+    grading every mistake, or a training step's reference, again as a notebook tested the steps, not
+    the notebooks, and cost minutes a run."""
+    every, reports = local_example_reports(spec)
+    local = dict(zip((c.name for c in every), reports.values()))
+    mistakes = sorted((c for c in every if c.name not in ("reference", "starter")),
+                      key=lambda c: local[c.name]["timings"]["seconds"])
+    cases = [c for c in every if c.name == "starter"] + mistakes[:2]
     notebooks = [as_notebook(c.path, spec.files[0], tmp_path / "nb" / f"{c.name}.ipynb") for c in cases]
     nb = grade_batch(spec, notebooks, tmp_path / "nbr", jobs=2, progress=None)
     if len(spec.files) != 1:  # a notebook is one file: such an assignment refuses it, clearly
         assert all(r["status"] == "invalid_submission" and "folder or an archive" in r["reason"]
                    for r in nb.values())
         return
-    _, py = local_example_reports(spec)
-    for case, r_py, r_nb in zip(cases, list(py.values())[:len(cases)], nb.values()):
+    for case, r_nb in zip(cases, nb.values()):
+        r_py = local[case.name]
         assert (r_nb["status"], r_nb["score"]) == (r_py["status"], r_py["score"]), \
             (case.name, r_py["reason"], r_nb["reason"])
         assert per_test(r_nb) == per_test(r_py), case.name
