@@ -39,9 +39,13 @@ def _builder():
 
 
 def _ours(tmp: Path) -> list[str]:
-    """Grader folders in `tmp` owned by this process: what this test's batch may have left behind."""
+    """Grader folders in `tmp` owned by this process: what this test's batch may have left behind.
+    (`grader-example-*` are the example mistakes this process materialised from their patches, kept
+    while it lives: no batch makes one.)"""
     left = []
     for folder in tmp.glob("grader-*"):
+        if folder.name.startswith("grader-example-"):
+            continue
         try:
             owner = json.loads((folder / ".grader-owner.json").read_text())
         except (OSError, ValueError):
