@@ -336,10 +336,8 @@ def test_feedback_page_is_the_students_copy(world, tmp_path):
 
 
 def chromium_url(url: str, tmp_path: Path) -> str:
-    """Headless Chromium's DOM of a page the service serves (the shared helper opens files)."""
-    page = tmp_path / "open.html"
-    page.write_text(f'<!DOCTYPE html><meta http-equiv="refresh" content="0; url={url}">')
-    return chromium(page, "--dump-dom", "--virtual-time-budget=5000")
+    """Headless Chromium's DOM of a page the service serves, opened by its URL."""
+    return chromium(tmp_path / "page", "--dump-dom", "--virtual-time-budget=5000", url=url)
 
 
 @SLOW
