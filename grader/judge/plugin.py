@@ -178,19 +178,21 @@ class JudgePlugin:
     @pytest.fixture
     def figures(self, request: pytest.FixtureRequest) -> Figures:
         collected = Figures()
-        entry = self.tests.get(request.node.nodeid)
-        if entry is not None:
-            entry["figures"] = collected.items
+        self._attach(request, "figures", collected.items)
         return collected
 
     @pytest.fixture
     def measured(self, request: pytest.FixtureRequest) -> Measured:
         """What the test measured of the submission (an accuracy reached), kept in its result."""
         collected = Measured()
+        self._attach(request, "measured", collected.values)
+        return collected
+
+    def _attach(self, request: pytest.FixtureRequest, key: str, value: object) -> None:
+        """Keep `value` (filled in as the test runs) in the running test's result under `key`."""
         entry = self.tests.get(request.node.nodeid)
         if entry is not None:
-            entry["measured"] = collected.values
-        return collected
+            entry[key] = value
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:

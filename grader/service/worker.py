@@ -34,7 +34,7 @@ LOG = logging.getLogger("grader.service")
 NICE = 10   # the grading threads' nice value (see background_priority)
 
 
-GradeFunction = Callable[..., dict]   # grade_here's signature: (spec, source, *, sandbox, name) -> report
+GradeFunction = Callable[..., dict]   # grade_here's signature: (spec, source, *, sandbox, name, previous) -> report
 
 
 def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_here,
@@ -59,11 +59,11 @@ def grade_job(config: ServiceConfig, job: dict, *, grade: GradeFunction = grade_
             except SubmissionError as exc:
                 return None, f"commit {job['commit_sha'][:12]} of {student.repository}: {exc}"
             shutil.rmtree(source / ".git")   # what is graded is the commit's files, as a plain folder
-        if previous is None:
-            return grade(spec, source, sandbox=config.sandbox, name=job["student"]), None
-        (scratch / "previous.json").write_text(json.dumps(previous, allow_nan=False))
-        return grade(spec, source, sandbox=config.sandbox, name=job["student"],
-                     previous=scratch / "previous.json"), None
+        last = None
+        if previous is not None:
+            last = scratch / "previous.json"
+            last.write_text(json.dumps(previous, allow_nan=False))
+        return grade(spec, source, sandbox=config.sandbox, name=job["student"], previous=last), None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

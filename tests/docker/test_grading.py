@@ -19,7 +19,7 @@ from grader.pipeline.batch import grade_batch
 from grader.authoring.examples import hostile_cases, materialise, problems
 from grader.report.write import validate_report
 from grader.spec import find_assignment, find_assignments
-from tests.conftest import COURSE
+from tests.conftest import COURSE, quickest_mistakes, reports_by_case
 from tests.docker.conftest import ours
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -38,16 +38,14 @@ def under_docker(spec, cases: list, local: dict[str, dict]) -> list:
     local (tests/assignments), and `make grade` grades them all under docker."""
     if spec.needs:
         return cases
-    mistakes = sorted((c for c in cases if c.name not in ("reference", "starter")),
-                      key=lambda c: local[c.name]["timings"]["seconds"])
-    keep = {"reference", "starter", *(c.name for c in mistakes[:2])}
+    keep = {"reference", "starter", *(c.name for c in quickest_mistakes(cases, local, 2))}
     return [c for c in cases if c.name in keep]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
 def test_docker_and_local_grade_the_examples_alike(spec, engine, tmp_path, local_example_reports):
     every, reports = local_example_reports(spec)
-    local = dict(zip((c.name for c in every), reports.values()))
+    local = reports_by_case(every, reports)
     cases = under_docker(spec, every, local)
     docker = grade_batch(spec, [c.path for c in cases], tmp_path / "docker", sandbox="docker", jobs=2,
                          progress=None)

@@ -239,7 +239,7 @@ def test_gradings_run_niced_and_the_thread_answering_webhooks_does_not(tmp_path)
                   branch=None, pusher="alice", late_seconds=0.0, upload=b"PK\x03\x04")
     seen: dict[str, int] = {}
 
-    def grade(spec, source, *, sandbox, name):   # where the grading would run: its thread and a child
+    def grade(spec, source, *, sandbox, name, previous=None):   # where the grading would run: its thread and a child
         seen["thread"] = os.getpriority(os.PRIO_PROCESS, 0)
         seen["child"] = int(subprocess.run(["nice"], capture_output=True, text=True, check=True).stdout)
         return {"status": "graded", "score": 1.0, "max_score": 1.0}

@@ -17,10 +17,9 @@ import pytest
 
 from grader.pipeline.grade import grade
 from grader.pipeline.batch import grade_batch
-from grader.authoring.examples import cases_for
 from grader.ingest.notebook import notebook_from_code, split_module, strip_magics
 from grader.spec import find_assignment, find_assignments
-from tests.conftest import COURSE
+from tests.conftest import COURSE, quickest_mistakes, reports_by_case
 
 SPECS = find_assignments(COURSE)
 # IPython-only lines a student's notebook typically holds: removed, so they cannot change the grade.
@@ -53,10 +52,8 @@ def test_notebook_scores_what_the_py_scores(spec, tmp_path, local_example_report
     grading every mistake, or a training step's reference, again as a notebook tested the steps, not
     the notebooks, and cost minutes a run."""
     every, reports = local_example_reports(spec)
-    local = dict(zip((c.name for c in every), reports.values()))
-    mistakes = sorted((c for c in every if c.name not in ("reference", "starter")),
-                      key=lambda c: local[c.name]["timings"]["seconds"])
-    cases = [c for c in every if c.name == "starter"] + mistakes[:2]
+    local = reports_by_case(every, reports)
+    cases = [c for c in every if c.name == "starter"] + quickest_mistakes(every, local, 2)
     notebooks = [as_notebook(c.path, spec.files[0], tmp_path / "nb" / f"{c.name}.ipynb") for c in cases]
     nb = grade_batch(spec, notebooks, tmp_path / "nbr", jobs=2, progress=None)
     if len(spec.files) != 1:  # a notebook is one file: such an assignment refuses it, clearly

@@ -46,11 +46,11 @@ def to_text(report: dict, *, show_hidden: bool = False, color: bool = False) -> 
 
 def _label(status: str, color: bool) -> str:
     """The status word padded to one column width; colour codes go outside the padding."""
-    label = f"{SYMBOL[status]:<8}"
-    if not color:
-        return label
     word = SYMBOL[status]
-    return label.replace(word, f"\033[{32 if status == 'passed' else 31}m{word}\033[0m", 1)
+    padding = " " * max(0, 8 - len(word))
+    if not color:
+        return word + padding
+    return f"\033[{32 if status == 'passed' else 31}m{word}\033[0m{padding}"
 
 
 def _score_line(report: dict, hidden: int) -> str:
