@@ -68,10 +68,10 @@ DIFFERENCES = {("robust", "robust", "exit"): (1.0, 3.0)}
 
 
 def nbgrader_scores(course: Path, assignment: str, notebooks: list,
-                    config: str = "") -> dict[tuple[str, str], tuple[float, float]]:
+                    config: str = "") -> tuple[dict[tuple[str, str], tuple[float, float]], str]:
     """{(notebook, student): (score, max_score)} from a real `nbgrader autograde` run (`config`: extra
-    lines for its nbgrader_config.py)."""
-    run_nbgrader(course, assignment, notebooks, config)
+    lines for its nbgrader_config.py), and autograde's log."""
+    log = run_nbgrader(course, assignment, notebooks, config)
     from nbgrader.api import Gradebook
 
     scores = {}
@@ -80,12 +80,13 @@ def nbgrader_scores(course: Path, assignment: str, notebooks: list,
             for student in students:
                 found = gb.find_submission_notebook(notebook, assignment, student)
                 scores[(notebook, student)] = (float(found.score), float(found.max_score))
-    return scores
+    return scores, log
 
 
-def run_nbgrader(course: Path, assignment: str, notebooks: list, config: str = "") -> None:
+def run_nbgrader(course: Path, assignment: str, notebooks: list, config: str = "") -> str:
     """A course in nbgrader's layout at `course`, through nbgrader's `generate_assignment` and
-    `autograde` (which exits non-zero when a notebook fails, e.g. its kernel died: not an error here)."""
+    `autograde` (which exits non-zero when a notebook fails, e.g. its kernel died: not an error here);
+    returns autograde's output."""
     for notebook, source, students in notebooks:
         (course / "source" / assignment).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, course / "source" / assignment / f"{notebook}.ipynb")
@@ -100,5 +101,6 @@ def run_nbgrader(course: Path, assignment: str, notebooks: list, config: str = "
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, "PATH": path, "HOME": str(course), "JUPYTER_RUNTIME_DIR": str(course / ".runtime")}
     for command in (["generate_assignment", assignment, "--force"], ["autograde", assignment, "--force"]):
-        subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, env=env,
-                       check=command[0] == "generate_assignment", capture_output=True, timeout=600)
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, env=env, text=True,
+                              check=command[0] == "generate_assignment", capture_output=True, timeout=600)
+    return done.stdout + done.stderr
