@@ -10,7 +10,8 @@ never changes the values it is given: it only reads what the proxy already broug
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -319,6 +320,33 @@ def assert_raises(error_type: str, function: Any, *args: Any, **kwargs: Any) -> 
             return
         raise CheckFailed(f"expected {error_type}, but it raised {exc.type_name}: {exc.detail}") from None
     raise CheckFailed(f"expected {error_type} to be raised, but the call returned normally")
+
+
+@contextmanager
+def assert_all() -> Iterator[Callable[..., None]]:
+    """Several checks with one verdict: `with assert_all() as check: check(assert_close, dw, ..., name="dw")`
+    runs every check given and then fails once with all their messages, so a student whose dw and db
+    are both wrong reads both at once, not db only after fixing dw. A check's own failure is collected;
+    The same message twice is read once (a wrong forward pass blamed by each input's gradient check);
+    anything else (the student's code raising inside a gradient check) ends the block as usual.
+    """
+    failures: list[str] = []
+    count = 0
+
+    def check(function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        nonlocal count
+        count += 1
+        try:
+            function(*args, **kwargs)
+        except AssertionError as exc:  # CheckFailed, or a plain assert in the check
+            failures.append(str(exc))
+
+    yield check
+    failures = list(dict.fromkeys(failures))  # gradient checks of one forward blame it once, not per input
+    if len(failures) == 1:
+        raise CheckFailed(failures[0])
+    if failures:
+        raise CheckFailed(f"{len(failures)} of {count} checks failed:\n" + "\n".join(f"- {m}" for m in failures))
 
 
 def _kind(value: Any) -> str:

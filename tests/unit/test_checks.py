@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import (CheckFailed, accuracy, assert_accuracy, assert_close, assert_params,
+from grader.judge.checks import (CheckFailed, accuracy, assert_all, assert_accuracy, assert_close, assert_params,
                                  assert_shape, rel_error)
 from grader.judge.gradcheck import assert_gradient, check_gradient, numeric_gradient, partial
 
@@ -166,3 +166,27 @@ def test_an_accuracy_shortfall_says_underfit_or_overfit_from_the_training_accura
                     train_predictions=lambda: "not labels", train_labels=labels)
     assert "fits" not in message
     assert assert_accuracy_explained(labels, labels, 0.95, "net", train_predictions=None, train_labels=labels) == 1.0
+
+
+def test_assert_all_reports_every_failed_check_at_once():
+    right, wrong = np.ones(3), np.array([1.0, 1.0, 2.0])
+    with pytest.raises(CheckFailed) as failed:
+        with assert_all() as check:
+            check(assert_close, wrong, right, name="dx")
+            check(assert_close, right, right, name="dw")
+            check(assert_close, -right, right, name="db")
+    message = str(failed.value)
+    assert message.startswith("2 of 3 checks failed:\n- dx: ")
+    assert "\n- db: " in message and "wrong sign" in message and "dw" not in message
+
+
+def test_assert_all_one_failure_reads_as_that_check_and_other_errors_propagate():
+    with pytest.raises(CheckFailed, match=r"^db: "):
+        with assert_all() as check:
+            check(assert_close, np.ones(2), np.ones(2), name="dx")
+            check(assert_close, np.zeros(2), np.ones(2), name="db")
+    with assert_all() as check:  # all pass: no verdict
+        check(assert_close, np.ones(2), np.ones(2), name="dx")
+    with pytest.raises(ZeroDivisionError):
+        with assert_all() as check:
+            check(lambda: 1 / 0)

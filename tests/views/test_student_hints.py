@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from grader.pipeline.grade import grade
-from grader.judge.checks import CheckFailed, Measured, assert_accuracy, assert_close
+from grader.judge.checks import CheckFailed, Measured, assert_accuracy, assert_all, assert_close
 from grader.report.build import build_report
 from grader.report.write import validate_report
 from grader.report.views.console import to_text
@@ -58,6 +58,21 @@ def test_a_checks_advice_names_the_mistake_when_no_diagnosis_fits():
     assert student_hint(_hidden(message)) == f"loss: it is NaN or infinite. Hint: {advice}"
     message = _failure(np.array([-0.25, -0.75]), np.array([0.25, 0.75]), name="probs", advice=advice)
     assert message.endswith("Hint: your result has the wrong sign.")
+
+
+def test_each_of_several_failed_checks_keeps_its_name_and_hint_without_values():
+    """assert_all's verdict lists each failed check; the student reads each one as a single failure."""
+    with pytest.raises(CheckFailed) as caught:
+        with assert_all() as check:
+            check(assert_close, np.array([1.5, 2.5]), np.array([1.25, 2.75]), name="dw")
+            check(assert_close, np.array([1.0, 2.0]), np.array([1.0, 2.0]), name="dx")
+            check(assert_close, np.array([3.5, 4.5]), np.array([1.0, 0.5]), name="db",
+                  hints={"db must be summed over the batch axis": np.array([3.5, 4.5])})
+    message = str(caught.value)
+    assert message.startswith("2 of 3 checks failed:") and "1.25" in message
+    assert student_hint(_hidden(message)) == ("dw: some values differ from the expected ones. "
+                                              "db: some values differ from the expected ones. "
+                                              "Hint: db must be summed over the batch axis")
 
 
 @pytest.mark.parametrize("got, expected, batch", [

@@ -45,6 +45,8 @@ _BLAME = re.compile(r"[A-Z][^.\n]{0,80} is wrong at the gradient check's inputs,
 _SENTENCES = ("It looks transposed.", "It has one entry per example: should it be summed over the batch "
               "axis (axis=0)?", "The number of elements is right; check the reshape or the axis order.")
 _PARAMS = re.compile(r"\[[^\[\]]*\]$")
+# grader.judge.checks.assert_all's verdict on several failed checks: each `- ` item is read on its own.
+_SEVERAL = re.compile(r"^\d+ of \d+ checks failed:\n- ")
 # grader.judge.verdicts.MutatedArgument's message, whose argument names came from the runner.
 _MUTATION = re.compile(r"^(\w+\(\)) changed its arguments? .* in place; return new arrays instead, "
                        r"the caller's data must stay as it was$", re.S)
@@ -67,6 +69,15 @@ def student_hint(test: dict) -> str:
     if test.get("status") != "failed":
         return ""
     message = str(test.get("message") or "")
+    several = _SEVERAL.match(message)
+    parts = [_one_hint(m) for m in message[several.end():].split("\n- ")] if several else [_one_hint(message)]
+    text = " ".join(p for p in parts if p)
+    if len(text) > MAX_HINT:
+        text = text[:MAX_HINT].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
+def _one_hint(message: str) -> str:
     mutation = _MUTATION.match(message)
     if mutation:
         return (f"{mutation.group(1)} changed an argument in place; return new arrays instead, the "
@@ -74,10 +85,7 @@ def student_hint(test: dict) -> str:
     blame = _BLAME.search(message)
     parts = [_head(message), *[s for s in _SENTENCES if s in message], blame.group(0) if blame else "",
              _hint(message)]
-    text = " ".join(p for p in parts if p)
-    if len(text) > MAX_HINT:
-        text = text[:MAX_HINT].rsplit(" ", 1)[0] + " ..."
-    return text
+    return " ".join(p for p in parts if p)
 
 
 def _head(message: str) -> str:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_finite, assert_params
+from grader.judge.checks import assert_all, assert_close, assert_finite, assert_params
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 # The contract of train_xor's result: 2 inputs, a hidden width H of your choice, 2 classes.
@@ -28,9 +28,10 @@ def test_affine_backward_shapes(submission, reference, rng, n, d, m):
     expected = reference.affine_backward(dout, x, w, b)
     assert isinstance(got, tuple) and len(got) == 3, "affine_backward must return (dx, dw, db)"
     wrong_db = dout  # the classic mistake: the bias gradient not summed over the batch
-    for name, g, e in zip(("dx", "dw", "db"), got, expected):
-        hints = {"db must be summed over the batch axis (axis=0)": wrong_db} if name == "db" else None
-        assert_close(g, e, name=name, hints=hints)
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dw", "db"), got, expected):
+            hints = {"db must be summed over the batch axis (axis=0)": wrong_db} if name == "db" else None
+            check(assert_close, g, e, name=name, hints=hints)
 
 
 @pytest.mark.points(2)

@@ -8,7 +8,7 @@ pass is blamed on the forward pass, never on the gradient.
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_params, assert_shape
+from grader.judge.checks import assert_all, assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import check_gradient, partial
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -38,10 +38,10 @@ def test_affine_backward(submission):
     x, w, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=5)
     dout = rng.normal(size=(3, 5))
     dx, dw, db = submission.affine_backward(dout, x, w, b)
-    for at, value, name in ((0, x, "dx"), (1, w, "dw"), (2, b, "db")):
-        check_gradient({"dx": dx, "dw": dw, "db": db}[name], partial(submission.affine_forward, (x, w, b), at),
-                       value, name, upstream=dout, expected_value=-1.42893727932,
-                       what="affine_forward()")
+    with assert_all() as check:
+        for at, grad, name in ((0, dx, "dx"), (1, dw, "dw"), (2, db, "db")):
+            check(check_gradient, grad, partial(submission.affine_forward, (x, w, b), at), (x, w, b)[at], name,
+                  upstream=dout, expected_value=-1.42893727932, what="affine_forward()")
 
 
 @pytest.mark.points(2)

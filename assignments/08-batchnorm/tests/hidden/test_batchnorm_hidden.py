@@ -4,7 +4,7 @@ statistics over many batches, test mode, gradient checks, and normalisation of h
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close
+from grader.judge.checks import assert_all, assert_close
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 
@@ -52,9 +52,10 @@ def test_forward_train_matches_reference(submission, reference, rng, n, d):
 def test_forward_train_defaults(submission, reference, rng):
     x, gamma, beta, rm, rv = layer(rng, 6, 4, scale=0.01)
     got = submission.batchnorm_forward(x, gamma, beta, rm, rv, True)
-    for name, g, e in zip(("out", "running_mean", "running_var"), got,
-                          reference.batchnorm_forward(x, gamma, beta, rm, rv, True)):
-        assert_close(g, e, name=f"{name} with the default momentum (0.9) and eps (1e-5)")
+    with assert_all() as check:
+        for name, g, e in zip(("out", "running_mean", "running_var"), got,
+                              reference.batchnorm_forward(x, gamma, beta, rm, rv, True)):
+            check(assert_close, g, e, name=f"{name} with the default momentum (0.9) and eps (1e-5)")
 
 
 @pytest.mark.points(2)
@@ -141,17 +142,19 @@ def test_backward_matches_reference(submission, reference, rng, n, d):
     hints = {"dx": backward_hints(dout, x, gamma, 1e-4),
              "dgamma": {"dgamma is the sum over the batch of dout * x_hat": (dout * x).sum(axis=0)},
              "dbeta": {"dbeta must be summed over the batch axis (axis=0)": dout}}
-    for name, g, e in zip(("dx", "dgamma", "dbeta"), got, expected):
-        assert_close(g, e, name=name, rtol=1e-5, hints=hints[name])
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dgamma", "dbeta"), got, expected):
+            check(assert_close, g, e, name=name, rtol=1e-5, hints=hints[name])
 
 
 @pytest.mark.points(2)
 def test_backward_defaults(submission, reference, rng):
     x, gamma, _, _, _ = layer(rng, 4, 3, scale=0.005)
     dout = rng.normal(size=(4, 3))
-    for name, g, e in zip(("dx", "dgamma", "dbeta"), submission.batchnorm_backward(dout, x, gamma),
-                          reference.batchnorm_backward(dout, x, gamma)):
-        assert_close(g, e, name=f"{name} with the default eps (1e-5)", rtol=1e-5)
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dgamma", "dbeta"), submission.batchnorm_backward(dout, x, gamma),
+                              reference.batchnorm_backward(dout, x, gamma)):
+            check(assert_close, g, e, name=f"{name} with the default eps (1e-5)", rtol=1e-5)
 
 
 @pytest.mark.points(4)
@@ -211,8 +214,10 @@ def test_spatial_backward_matches_reference(submission, reference, rng, shape):
     x, dout, gamma = rng.normal(size=shape) * 2 + 1, rng.normal(size=shape), rng.normal(size=c)
     got = submission.spatial_batchnorm_backward(dout, x, gamma, 1e-4)
     assert isinstance(got, tuple) and len(got) == 3, "spatial_batchnorm_backward must return (dx, dgamma, dbeta)"
-    for name, g, e in zip(("dx", "dgamma", "dbeta"), got, reference.spatial_batchnorm_backward(dout, x, gamma, 1e-4)):
-        assert_close(g, e, name=name, rtol=1e-5)
+    expected = reference.spatial_batchnorm_backward(dout, x, gamma, 1e-4)
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dgamma", "dbeta"), got, expected):
+            check(assert_close, g, e, name=name, rtol=1e-5)
 
 
 @pytest.mark.points(2)
@@ -220,7 +225,8 @@ def test_spatial_defaults(submission, reference, rng):
     x, dout, gamma = rng.normal(size=(2, 2, 3, 3)) * 0.01, rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2)
     got = submission.spatial_batchnorm_forward(x, gamma, np.zeros(2), np.zeros(2), np.ones(2), True)
     expected = reference.spatial_batchnorm_forward(x, gamma, np.zeros(2), np.zeros(2), np.ones(2), True)
-    for name, g, e in zip(("out", "running_mean", "running_var"), got, expected):
-        assert_close(g, e, name=f"{name} with the default momentum and eps")
+    with assert_all() as check:
+        for name, g, e in zip(("out", "running_mean", "running_var"), got, expected):
+            check(assert_close, g, e, name=f"{name} with the default momentum and eps")
     assert_close(submission.spatial_batchnorm_backward(dout, x, gamma)[0],
                  reference.spatial_batchnorm_backward(dout, x, gamma)[0], name="dx with the default eps", rtol=1e-5)

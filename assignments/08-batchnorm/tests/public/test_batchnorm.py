@@ -7,7 +7,7 @@ numerical gradients of your own forward functions.
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close
+from grader.judge.checks import assert_all, assert_close
 from grader.judge.gradcheck import check_gradient, partial
 
 X = np.array([[1.0, 2.0], [3.0, -2.0], [5.0, 0.0]])
@@ -51,10 +51,11 @@ def test_backward_gradient_check(submission):
     dout = rng.normal(size=(5, 3))
     args = (x, gamma, beta, np.zeros(3), np.ones(3), True)
     dx, dgamma, dbeta = submission.batchnorm_backward(dout, x, gamma)
-    for at, grad, name in ((0, dx, "dx"), (1, dgamma, "dgamma"), (2, dbeta, "dbeta")):
-        check_gradient(grad, partial(submission.batchnorm_forward, args, at, pick=0), args[at], name,
-                       upstream=dout, expected_value=0.337122024271,
-                       what="the output of batchnorm_forward() in training mode")
+    with assert_all() as check:
+        for at, grad, name in ((0, dx, "dx"), (1, dgamma, "dgamma"), (2, dbeta, "dbeta")):
+            check(check_gradient, grad, partial(submission.batchnorm_forward, args, at, pick=0), args[at], name,
+                  upstream=dout, expected_value=0.337122024271,
+                  what="the output of batchnorm_forward() in training mode")
 
 
 @pytest.mark.points(2)
@@ -74,7 +75,8 @@ def test_spatial_backward_gradient_check(submission):
     dout = rng.normal(size=(2, 2, 3, 3))
     args = (x, gamma, beta, np.zeros(2), np.ones(2), True)
     dx, dgamma, _ = submission.spatial_batchnorm_backward(dout, x, gamma)
-    for at, grad, name in ((0, dx, "dx"), (1, dgamma, "dgamma")):
-        check_gradient(grad, partial(submission.spatial_batchnorm_forward, args, at, pick=0), args[at],
-                       name, upstream=dout, expected_value=1.57877112382,
-                       what="the output of spatial_batchnorm_forward() in training mode")
+    with assert_all() as check:
+        for at, grad, name in ((0, dx, "dx"), (1, dgamma, "dgamma")):
+            check(check_gradient, grad, partial(submission.spatial_batchnorm_forward, args, at, pick=0), args[at],
+                  name, upstream=dout, expected_value=1.57877112382,
+                  what="the output of spatial_batchnorm_forward() in training mode")

@@ -9,12 +9,7 @@ import pytest
 
 from grader.judge.checks import (accuracy, assert_accuracy, assert_accuracy_explained, assert_close,
                                  assert_params, assert_shape)
-
-
-def held_out(mnist, count=10000):
-    noise = np.random.default_rng(909).integers(-16, 17, size=mnist["test_images"][:count].shape)
-    images = np.clip(mnist["test_images"][:count].astype(int) + noise, 0, 255).astype(np.uint8)
-    return images, mnist["test_labels"][:count]
+from grader.judge.datasets import held_out_digits
 
 
 def random_params(rng, sizes):
@@ -125,7 +120,7 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist, figure
     params = submission.train(mnist["train_images"], mnist["train_labels"], 12)
     assert isinstance(params, dict), "train must return the params dict"
     params = assert_params(params, mlp_contract(params), "train's params", max_elements=1_000_000)
-    images, labels = held_out(mnist)
+    images, labels = held_out_digits(mnist, seed=909)
     # The judge runs the forward pass itself: the student's params are numbers, nothing else.
     predicted = reference.forward(params, reference.preprocess(images)).argmax(axis=1)
     figures.confusion("held-out digits: true class (rows) against your network's answer", labels, predicted)

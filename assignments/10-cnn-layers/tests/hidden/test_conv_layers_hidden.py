@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import CheckFailed, assert_close, assert_raises
+from grader.judge.checks import CheckFailed, assert_all, assert_close, assert_raises
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 from grader.judge.verdicts import StudentError
 
@@ -113,8 +113,9 @@ def test_conv_backward_matches_reference(submission, reference, rng, xs, fs, str
     got = submission.conv_backward(dout, x, w, b, stride, pad)
     assert isinstance(got, tuple) and len(got) == 3, "conv_backward must return (dx, dw, db)"
     check_not_padded(got[0], xs, pad)
-    for name, g, e in zip(("dx", "dw", "db"), got, reference.conv_backward(dout, x, w, b, stride, pad)):
-        assert_close(g, e, name=name)
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dw", "db"), got, reference.conv_backward(dout, x, w, b, stride, pad)):
+            check(assert_close, g, e, name=name)
 
 
 def check_not_padded(dx, x_shape: tuple, pad: int) -> None:

@@ -6,7 +6,7 @@ Backward passes are checked against numerical gradients of your own forward func
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_raises, assert_shape
+from grader.judge.checks import assert_all, assert_close, assert_raises, assert_shape
 from grader.judge.gradcheck import check_gradient, partial
 
 
@@ -44,10 +44,11 @@ def test_conv_backward_gradient_check(submission):
     x, w, b = rng.normal(size=(1, 2, 4, 4)), rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2)
     dout = rng.normal(size=(1, 2, 4, 4))
     dx, dw, db = submission.conv_backward(dout, x, w, b, 1, 1)
-    for at, grad, name in ((0, dx, "dx"), (1, dw, "dw"), (2, db, "db")):
-        check_gradient(grad, partial(submission.conv_forward, (x, w, b, 1, 1), at), (x, w, b)[at], name,
-                       upstream=dout, expected_value=-27.4457796418,
-                       what="conv_forward() (stride 1, pad 1)")
+    with assert_all() as check:
+        for at, grad, name in ((0, dx, "dx"), (1, dw, "dw"), (2, db, "db")):
+            check(check_gradient, grad, partial(submission.conv_forward, (x, w, b, 1, 1), at), (x, w, b)[at], name,
+                  upstream=dout, expected_value=-27.4457796418,
+                  what="conv_forward() (stride 1, pad 1)")
 
 
 @pytest.mark.points(2)

@@ -8,19 +8,14 @@ submission that looks answers up by the exact images cannot pass, and their labe
 import numpy as np
 import pytest
 
-from grader.judge.checks import (accuracy, assert_accuracy, assert_accuracy_explained, assert_close,
-                                 assert_params, assert_shape)
+from grader.judge.checks import (accuracy, assert_accuracy, assert_accuracy_explained, assert_all,
+                                 assert_close, assert_params, assert_shape)
+from grader.judge.datasets import held_out_digits
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 # (N, C, H, W, field, stride, pad): odd and even sizes, non-square images, strides, padding, 1x1 filters
 CONFIGS = [(1, 1, 4, 4, 3, 1, 1), (2, 3, 7, 5, 3, 2, 1), (3, 2, 6, 8, 2, 2, 0), (2, 2, 5, 6, 1, 1, 0),
            (1, 2, 5, 5, 5, 1, 2)]
-
-
-def held_out(mnist, count=10000):
-    noise = np.random.default_rng(1111).integers(-16, 17, size=mnist["test_images"][:count].shape)
-    images = np.clip(mnist["test_images"][:count].astype(int) + noise, 0, 255).astype(np.uint8)
-    return images, mnist["test_labels"][:count]
 
 
 def random_params(rng, filters, channels, size, field):
@@ -95,8 +90,9 @@ def test_conv_backward_matches_reference(submission, reference, rng, config):
     got = submission.conv_backward(dout, x, wt, b, stride, pad)
     assert isinstance(got, tuple) and len(got) == 3, "conv_backward must return (dx, dw, db)"
     expected = reference.conv_backward(dout, x, wt, b, stride, pad)
-    for name, g, e in zip(("dx", "dw", "db"), got, expected):
-        assert_close(g, e, name=f"{name} with {config}")
+    with assert_all() as check:
+        for name, g, e in zip(("dx", "dw", "db"), got, expected):
+            check(assert_close, g, e, name=f"{name} with {config}")
 
 
 @pytest.mark.points(3)
@@ -266,7 +262,7 @@ def test_trained_network_on_held_out_digits(submission, reference, mnist, measur
     assert field % 2 == 1 and field <= 7 and filters <= 64, \
         f"W1 has shape {params['W1'].shape}: expected at most 64 filters of an odd size up to 7 x 7"
     assert_shape(params["W2"], (filters * 14 * 14, 10), "train's params['W2'] (filters * 14 * 14 pooled values)")
-    images, labels = held_out(mnist)
+    images, labels = held_out_digits(mnist, seed=1111)
     # The judge runs the network itself: the student's params are numbers, nothing else.
     predicted = reference.predict(params, images)
     assert_accuracy_explained(predicted, labels, 0.95, "the trained network on 10,000 held-out digits",

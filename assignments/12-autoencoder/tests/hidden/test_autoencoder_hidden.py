@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 
 from grader.judge.checks import assert_close, assert_params, assert_shape
+from grader.judge.datasets import held_out_digits
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 MAX_CODE = 32
 MAX_MSE = 0.025
-
-
-def held_out(mnist, count=10000):
-    clean = mnist["test_images"][:count]
-    noise = np.random.default_rng(1212).integers(-16, 17, size=clean.shape)
-    return np.clip(clean.astype(int) + noise, 0, 255).astype(np.uint8), clean.reshape(count, -1) / 255.0
 
 
 def random_params(rng, d, h, k):
@@ -171,7 +166,8 @@ def test_trained_autoencoder_on_held_out_digits(submission, reference, mnist, fi
                            "train's params", max_elements=1_000_000)
     code = params["W2"].shape[1]
     assert code <= MAX_CODE, f"the code has {code} numbers; at most {MAX_CODE} are allowed"
-    images, clean = held_out(mnist)
+    images, _ = held_out_digits(mnist, seed=1212)
+    clean = mnist["test_images"][:10000].reshape(10000, -1) / 255.0  # the targets: the digits without noise
     # The judge runs the autoencoder itself: the student's params are numbers, nothing else.
     rebuilt = reference.reconstruct(params, images)
     mse = measured.record("mean squared error per pixel on 10,000 held-out digits",

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from grader.judge.checks import assert_accuracy, assert_close, assert_shape
+from grader.judge.datasets import held_out_digits
 
 SOFTMAX = "the model must output raw scores (logits): cross_entropy applies log-softmax itself"
 UNSCALED = "scale the pixels to [0, 1]: divide by 255"
@@ -56,12 +57,6 @@ def double_softmax_loss(weights, images, labels):
     """The loss when the model already ends in a softmax and cross_entropy applies another one."""
     probs = softmax(softmax(scores(weights, images)))
     return -np.log(probs[np.arange(len(labels)), labels]).mean()
-
-
-def held_out(mnist, count):
-    noise = np.random.default_rng(1616).integers(-16, 17, size=mnist["test_images"][:count].shape)
-    images = np.clip(mnist["test_images"][:count].astype(int) + noise, 0, 255).astype(np.uint8)
-    return images, mnist["test_labels"][:count].astype(np.int64)
 
 
 @pytest.mark.points(2)
@@ -198,5 +193,5 @@ def test_gpu_speedup(submission, mnist, sandbox_gpu, figures):
 def test_accuracy_on_held_out_digits(submission, mnist, seed, start, measured):
     images, labels = mnist["train_images"][start:start + 8000], mnist["train_labels"][start:start + 8000]
     model = submission.train(images, labels.astype(np.int64), seed)
-    test_images, test_labels = held_out(mnist, 5000)
+    test_images, test_labels = held_out_digits(mnist, seed=1616, count=5000)
     assert_accuracy(submission.predict(model, test_images), test_labels, at_least=0.85, measured=measured)
