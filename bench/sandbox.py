@@ -10,7 +10,8 @@ command like everything else. Against it, for one assignment (05-backprop by def
 2. Per call: a cold runner start (a new container under docker) and one proxied round trip of a small
    array and of a 10 MB array, per sandbox.
 3. Per batch: N submissions (copies of the reference and the example mistakes) through `grader grade
-   -j 1` and `-j 2`, per sandbox, against N runs of the floor.
+   -j 1` and `-j 2`, per sandbox, against N runs of the floor; docker with its warm pool (the default)
+   and cold (`--warm 0`, every runner's container started when it is needed).
 
 Every measurement is taken in interleaved rounds (each round visits every sandbox, in a rotating
 order), so a busy neighbour on the machine slows all columns alike; each cell is the median with
@@ -228,9 +229,11 @@ def batches(spec: AssignmentSpec, sandboxes: list[str], size: int, jobs: list[in
         target = scratch / "in" / f"{i:03d}-{case.name}"
         shutil.copytree(case.path, target) if case.path.is_dir() else shutil.copy(case.path, target)
         sources.append(str(target))
-    runs = {f"{sandbox} -j{j}": GRADER + ["grade", spec.id, *sources, "--out", str(scratch / "batch"),
-                                          "--sandbox", sandbox, "-j", str(j), "--force"]
-            for sandbox in ("local", "docker") if sandbox in sandboxes for j in jobs}
+    # docker with its warm pool (the default: one warm container per job) and with cold starts only
+    variants = {"local": ("local", []), "docker": ("docker", []), "docker cold": ("docker", ["--warm", "0"])}
+    runs = {f"{name} -j{j}": GRADER + ["grade", spec.id, *sources, "--out", str(scratch / "batch"),
+                                       "--sandbox", sandbox, "-j", str(j), "--force", *extra]
+            for name, (sandbox, extra) in variants.items() if sandbox in sandboxes for j in jobs}
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for round_ in range(rounds):
         for name in rotated(list(runs), round_):
@@ -274,12 +277,12 @@ def render(results: dict, columns: list[str]) -> str:
                      "x: to unsandboxed"))
     size, by_jobs = results.get("batch_size"), {}
     for name, values in results.get("batch_s", {}).items():
-        sandbox, jobs = name.split()
+        sandbox, jobs = name.rsplit(" ", 1)
         by_jobs.setdefault(jobs, {})[sandbox] = cell(values, 1, "s", size * floor)
     for jobs, cells in by_jobs.items():
         rows.append((f"batch of {size}, {jobs}", cells, f"x: to {size} x floor"))
     speedups = {}
-    for sandbox in ("local", "docker"):
+    for sandbox in ("local", "docker", "docker cold"):
         batch = results.get("batch_s", {})
         one, two = batch.get(f"{sandbox} -j1"), batch.get(f"{sandbox} -j2")
         if one and two:
@@ -347,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             print("  batches...", flush=True)
             results["batch_s"] = batches(spec, sandboxes, args.batch, [1, 2], args.batch_rounds, scratch)
     columns = ["floor", *[s for s in CALL_SANDBOXES if s in sandboxes]]
+    if "docker" in sandboxes and args.batch:
+        columns.append("docker cold")  # batches only: --warm 0
     print("\nmedian (min-max) and ratio, measured side by side in this run\n")
     print(render(results, columns))
     results["load_after"] = os.getloadavg()

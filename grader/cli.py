@@ -99,6 +99,11 @@ def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
+def _count(text: str) -> int:
+    """A whole number, 0 or more."""
+    return 0 if text.strip() == "0" else _positive(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -169,6 +174,7 @@ def _add_grading_commands(sub) -> None:
                         "report is named after it")
     p.add_argument("--out", type=Path, required=True, help="folder for the reports (DIR/<name>.json)")
     _sandbox_options(p)
+    _warm_option(p)
     p.add_argument("--force", action="store_true", help="grade again even where a current report exists")
     p.set_defaults(run=cmd_grade)
 
@@ -181,6 +187,7 @@ def _add_grading_commands(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("out/examples"),
                    help="folder for the reports (default: out/examples)")
     _sandbox_options(p)
+    _warm_option(p)
     p.add_argument("--force", action="store_true", help="grade again even where a current report exists")
     p.set_defaults(run=cmd_examples)
 
@@ -225,6 +232,12 @@ def _sandbox_options(p: argparse.ArgumentParser) -> None:
                         "(docker wherever an engine answers; the default)")
     p.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                    help="grade N submissions at once (default: 1)")
+
+
+def _warm_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--warm", type=_count, default=None, metavar="N",
+                   help="docker: keep N runner containers started ahead of need, each used once "
+                        "(default: as many as --jobs; 0: start each when it is needed)")
 
 
 def _announce(sandbox: str) -> str:
@@ -386,7 +399,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     args.sandbox = _announce(_choose_sandbox(args.sandbox))
     with open_executor(args.cluster, log=sys.stderr) as executor:  # None: -j threads here
         reports = grade_batch(spec, sources, out, sandbox=args.sandbox, jobs=args.jobs, force=args.force,
-                              executor=executor)
+                              executor=executor, warm=args.warm)
     _print_table([(spec.id, name, r, "") for name, r in reports.items()])
     return INFRA if any(r["status"] == "infra_error" for r in reports.values()) else OK
 
@@ -407,7 +420,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
         progress.begin(sum(len(cases) for _, cases, _ in groups))
         graded = [(spec, cases, out, grade_batch(spec, [c.path for c in cases], out, sandbox=args.sandbox,
                                                  jobs=args.jobs, force=args.force, progress=progress,
-                                                 executor=executor,
+                                                 executor=executor, warm=args.warm,
                                                  names=[c.name for c in cases]))
                   for spec, cases, out in groups]
     for spec, cases, out, reports in graded:

@@ -48,20 +48,21 @@ _DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("set
 
 
 def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
-              sandbox: str, isolate: bool, visibility: str) -> dict:
-    """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome."""
+              sandbox: str, isolate: bool, visibility: str, warm: dict | None = None) -> dict:
+    """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome.
+    `warm`: a warm container (grader.sandbox.warm) the judge adopts for its first runner, and removes."""
     tmp = jobdirs.make_job_dir("grader-job-")
     try:
         return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
-                         visibility=visibility)
+                         visibility=visibility, warm=warm)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
-              sandbox: str, isolate: bool, visibility: str) -> dict:
+              sandbox: str, isolate: bool, visibility: str, warm: dict | None) -> dict:
     job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
-           "isolate": isolate, "visibility": visibility, "invalid": invalid,
+           "isolate": isolate, "visibility": visibility, "invalid": invalid, "warm": warm,
            "workspace": str(workspace) if workspace else None,
            "result": str(Path(tmp) / "result.json")}
     (Path(tmp) / "job.json").write_text(json.dumps(job))

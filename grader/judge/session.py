@@ -39,7 +39,8 @@ def run_job(job: dict) -> dict:
     backend = None
     if job.get("workspace"):
         config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
-        backend = make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True))
+        backend = make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True),
+                               warm=job.get("warm"))
     session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
                             mutates=spec.mutates)
     plugin = JudgePlugin(spec, session)

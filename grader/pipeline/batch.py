@@ -23,6 +23,7 @@ from grader.spec import AssignmentSpec
 
 if TYPE_CHECKING:
     from grader.pipeline.executors import DaskExecutor
+    from grader.sandbox.warm import WarmPool
 
 
 def plan(sources: list[Path], given: list[str] | None = None) -> dict[str, Path]:
@@ -44,8 +45,11 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
                 progress: TextIO | Progress | None = sys.stderr,
                 on_report: Callable[[str, dict], None] | None = None,
                 names: list[str] | None = None,
-                executor: DaskExecutor | None = None) -> dict[str, dict]:
+                executor: DaskExecutor | None = None, warm: int | None = None) -> dict[str, dict]:
     """name -> report for every submission, each also written to `out/<name>.json`.
+
+    Under docker, up to `warm` containers (default: `jobs`; 0: none) are started ahead of need by a
+    grader.sandbox.warm.WarmPool (not with a cluster, whose workers are elsewhere, nor for a GPU step).
 
     `progress`: a stream to show a bar on (live on a terminal, plain lines elsewhere), None for
     silence, or a `Progress` the caller began and will close (one bar over several batches)."""
@@ -57,13 +61,19 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         shown.begin(len(names))
     if sandbox == "docker":
         _prepare_image(shown)
+    pool = None
+    if sandbox == "docker" and executor is None and not spec.gpu:
+        pool = _warm_pool(spec, min(jobs if warm is None else warm, len(names)), shown)
     try:
+        grade = functools.partial(grading.grade, warm=pool.take) if pool else (executor or grading).grade
         one = functools.partial(_grade_one, spec, out, shown, sandbox=sandbox, isolate=isolate, force=force,
-                                grade=(executor or grading).grade)
+                                grade=grade)
         # With a cluster (`executor`), each thread waits on one job in flight there.
         reports = _run_all(one, names, executor.slots if executor else max(1, jobs), on_report,
                            cancel=executor.cancel if executor else None)
     finally:
+        if pool:
+            pool.close()
         if owned:
             shown.close()
     return {name: reports[name] for name in names}
@@ -114,6 +124,19 @@ def _timings(target: Path) -> dict | None:
     try:
         return json.loads(target.read_text(encoding="utf-8")).get("timings")
     except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _warm_pool(spec: AssignmentSpec, size: int, progress: Progress) -> "WarmPool | None":
+    """A pool of `size` warm containers, or None (cold starts, as ever) when size is 0 or it fails."""
+    from grader.sandbox.warm import WarmPool
+
+    if size <= 0:
+        return None
+    try:
+        return WarmPool(spec, size)
+    except GraderError as exc:
+        progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
         return None
 
 

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import time
 from pathlib import Path
+from typing import Callable
 
 import grader
 from grader import jobdirs
@@ -24,8 +25,10 @@ from grader.spec import AssignmentSpec
 
 
 def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate: bool = True,
-          visibility: str = "all", name: str | None = None, previous: Path | None = None) -> dict:
-    """The report for `source`. With `previous` (a report path) a current report there is reused."""
+          visibility: str = "all", name: str | None = None, previous: Path | None = None,
+          warm: Callable[[], dict | None] | None = None) -> dict:
+    """The report for `source`. With `previous` (a report path) a current report there is reused.
+    `warm` (docker): hands out a warm container (grader.sandbox.warm.WarmPool.take) for the judge."""
     started = time.time()
     jobdirs.sweep_once()  # residue of graders that were killed: their job folders and workspaces
     name = name or submission_name(source)
@@ -40,8 +43,9 @@ def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate
         key = report_key(spec, workspace.sha256 if workspace else None, invalid, sandbox, visibility)
         if previous is not None and (cached := current_report(previous, key)):
             return cached
-        outcome = run_judge(spec, workspace.path if workspace else None, invalid=invalid, sandbox=sandbox, isolate=isolate,
-                            visibility=visibility)
+        outcome = run_judge(spec, workspace.path if workspace else None, invalid=invalid, sandbox=sandbox,
+                            isolate=isolate, visibility=visibility,
+                            warm=warm() if warm and workspace and sandbox == "docker" else None)
     finally:
         if workspace:
             workspace.remove()

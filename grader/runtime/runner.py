@@ -250,6 +250,21 @@ def _inside(filename: str, workspace: Path) -> bool:
         return False
 
 
+def _config(given: dict, channel: wire.Channel) -> dict:
+    """The runner's config: the command line's, or for a warm runner (`{"warm": true, "preload": [...]}`,
+    started before its submission was known) the first frame the judge sends, once the modules it will
+    need are imported. A warm runner writes nothing before that frame: the judge attaches later."""
+    if not given.get("warm"):
+        return given
+    for name in given.get("preload", []):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (a missing module is reported as missing_needs after the frame)
+            pass
+    config, _ = channel.receive()
+    return config
+
+
 def _take_channel() -> wire.Channel:
     """Move the protocol off fds 0/1 so that student prints go to stderr, never into a frame."""
     read_fd, write_fd = os.dup(0), os.dup(1)
@@ -261,7 +276,7 @@ def _take_channel() -> wire.Channel:
 
 def main() -> None:
     channel = _take_channel()
-    runner = Runner(json.loads(sys.argv[-1]))
+    runner = Runner(_config(json.loads(sys.argv[-1]), channel))
     # Before any student code runs: tells the judge that the sandbox itself works, so a runner that
     # dies after this is the submission's doing, and one that never says it is the grader's fault.
     absent = [name for name in runner.needs if importlib.util.find_spec(name) is None]

@@ -78,7 +78,9 @@ def choose_sandbox(kind: str) -> str:
     return "docker"
 
 
-def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bool = True) -> Backend:
+def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bool = True,
+                 warm: dict | None = None) -> Backend:
+    """The sandbox `kind` for one job; `warm` (docker only) is a container a WarmPool started for it."""
     if kind == "local":
         from grader.sandbox.local import LocalBackend
 
@@ -86,7 +88,7 @@ def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bo
     if kind == "docker":
         from grader.sandbox.docker import DockerBackend
 
-        return DockerBackend(config, limits)
+        return DockerBackend(config, limits, warm=warm)
     raise ValueError(f"unknown sandbox {kind!r} (choose local or docker)")
 
 

@@ -108,6 +108,21 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
     return options
 
 
+def warm_container_options(needs: tuple[str, ...], limits: Limits, *, image: str, runtime: Path, slot: Path,
+                           job: str, pool: str, idle_seconds: float) -> dict[str, Any]:
+    """A cold runner's options for a warm one (grader.sandbox.warm): its workspace is the empty `slot`
+    the judge fills later, its runner imports `needs` and waits for its config as the first frame, and
+    its lifetime cap counts the time it may wait. Owned by the pool's process until a judge adopts it."""
+    options = container_options(RunnerConfig(slot, {}, 0, needs=needs), limits, image=image, runtime=runtime,
+                                job=job)
+    lifetime = container_lifetime(limits) + int(idle_seconds)
+    options["command"] = ["timeout", "-s", "KILL", str(lifetime), "python3", "-I", "-c", BOOTSTRAP, JAIL_RUNTIME,
+                          json.dumps({"warm": True, "preload": list(needs)})]
+    owner = f"{HOST}:{os.getpid()}"
+    options["labels"].update({f"{LABEL}.owner": owner, f"{LABEL}.grader": owner, f"{LABEL}.pool": pool})
+    return options
+
+
 def _resource_limits(limits: Limits) -> dict[str, Any]:
     """Memory, processes, CPU and the rlimits of one runner container: the local backend's numbers."""
     from docker.types import Ulimit
@@ -128,7 +143,10 @@ def _resource_limits(limits: Limits) -> dict[str, Any]:
 class DockerProcess:
     """One runner container: the channel to it, and the facts of how it ended."""
 
-    def __init__(self, client, options: dict, limits: Limits, output: OutputBuffer) -> None:
+    def __init__(self, client, options: dict, limits: Limits, output: OutputBuffer, *,
+                 adopt: str | None = None) -> None:
+        """A new container made from `options`, or (`adopt`) the running warm container of that id,
+        whose runner writes nothing before its config frame, so attaching late misses nothing."""
         self.limits, self.output = limits, output
         self.reason: str | None = None  # set when this side stopped it for a limit of its own
         self.killed = False
@@ -136,22 +154,7 @@ class DockerProcess:
         self._printed = 0
         self._closed = False
         self._cgroups: list[Path] = []
-        try:
-            self.container = client.containers.create(**options)
-        except ENGINE_ERRORS as exc:
-            raise InfrastructureError(f"the Docker engine could not create a runner container: {exc}") from None
-        try:
-            # Attached before it starts, so not one byte of the first frame is missed.
-            self._sock = self.container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-            self._raw: socket.socket = getattr(self._sock, "_sock", self._sock)
-            self.container.start()
-            self.container.reload()
-        except ENGINE_ERRORS as exc:  # the engine refused, or went away between create and start
-            self._remove()
-            raise InfrastructureError(f"the Docker engine could not start a runner container: {exc}") from None
-        except BaseException:  # Ctrl-C between create and start: not yet ours to close, so remove it here
-            self._remove()
-            raise
+        self._open(client, options, adopt)
         self._cgroups = _cgroup_dirs(self.container.attrs["State"].get("Pid") or 0)
         self._raw.setblocking(False)
         read_fd, self._pipe_w = os.pipe()
@@ -165,6 +168,29 @@ class DockerProcess:
         self._pump = threading.Thread(target=self._demultiplex, daemon=True)
         self._pump.start()
         self._watchdog.start()
+
+    def _open(self, client, options: dict, adopt: str | None) -> None:
+        """Create (or find), attach and start the container; what fails here is the engine's fault."""
+        try:
+            self.container = client.containers.get(adopt) if adopt else client.containers.create(**options)
+        except ENGINE_ERRORS as exc:
+            raise InfrastructureError(f"the Docker engine could not {'find a warm' if adopt else 'create a'} "
+                                      f"runner container: {exc}") from None
+        try:
+            # Attached before it starts, so not one byte of the first frame is missed.
+            self._sock = self.container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._raw: socket.socket = getattr(self._sock, "_sock", self._sock)
+            if not adopt:
+                self.container.start()
+            self.container.reload()
+            if adopt and self.container.status != "running":
+                raise InfrastructureError(f"the warm runner container {adopt[:12]} is {self.container.status}")
+        except ENGINE_ERRORS as exc:  # the engine refused, or went away between create and start
+            self._remove()
+            raise InfrastructureError(f"the Docker engine could not start a runner container: {exc}") from None
+        except BaseException:  # Ctrl-C between create and start: not yet ours to close, so remove it here
+            self._remove()
+            raise
 
     # -- the stream ---------------------------------------------------------------------------------
     def _demultiplex(self) -> None:
@@ -434,8 +460,12 @@ def remove_stale_containers(client) -> int:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, config: RunnerConfig, limits: Limits) -> None:
+    def __init__(self, config: RunnerConfig, limits: Limits, *, warm: dict | None = None) -> None:
+        """`warm`: a container grader.sandbox.warm.WarmPool started ahead for this job (`container`,
+        `slot`, `image`), used for the first runner when it runs this job's image; never for a second."""
         self.config, self.limits = config, limits
+        self._warm = warm
+        self.warm_runners = 0
         self.client = connect()
         self._gpu = gpu_lease_for(config.gpu)
         self._gpu_facts: dict | None = None
@@ -444,6 +474,7 @@ class DockerBackend:
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[DockerProcess] = []
+        self._slots: list[Path] = []
         self._tmp = jobdirs.make_job_dir("grader-docker-")  # owned: a killed judge's is swept
         self._tmp.chmod(0o755)
         self.runtime = write_runtime(self._tmp / "runtime")
@@ -475,15 +506,46 @@ class DockerBackend:
         return self._gpu_facts
 
     def start(self) -> DockerProcess:
-        options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
-                                    job=self.job, gpu=self._gpu.device if self._gpu else None)
-        process = DockerProcess(self.client, options, self.limits, self.output)
+        process = self._start_warm()
+        if process is None:
+            options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
+                                        job=self.job, gpu=self._gpu.device if self._gpu else None)
+            process = DockerProcess(self.client, options, self.limits, self.output)
         self._processes.append(process)
         return process
 
+    def _start_warm(self) -> DockerProcess | None:
+        """The warm container's runner, given this submission and its config; None (a cold start
+        follows) without one, for a GPU job, or when the engine lost it."""
+        warm, self._warm = self._warm, None
+        if not warm or warm["image"] != self.image or self._gpu is not None:
+            self._discard(warm)
+            return None
+        try:
+            # symlinks=True: a link (ingest refuses them) would be copied as a link, never followed here.
+            shutil.copytree(self.config.workspace, warm["slot"], dirs_exist_ok=True, symlinks=True)
+            process = DockerProcess(self.client, {}, self.limits, self.output, adopt=warm["container"])
+        except (InfrastructureError, OSError):
+            self._discard(warm)
+            return None
+        process.channel.send(self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
+                             deadline=time.monotonic() + 30)
+        self.warm_runners += 1
+        self._slots.append(Path(warm["slot"]))
+        return process
+
+    def _discard(self, warm: dict | None) -> None:
+        """A warm container this job will not use: removed here, as the pool no longer counts on it."""
+        if not warm:
+            return
+        with contextlib.suppress(Exception):
+            self.client.containers.get(warm["container"]).remove(force=True)
+        shutil.rmtree(warm["slot"], ignore_errors=True)
+
     def environment(self) -> dict:
         facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
-                 f"uid {NOBODY}, no capabilities, read-only root", "gpu": self.gpu_facts()}
+                 f"uid {NOBODY}, no capabilities, read-only root", "gpu": self.gpu_facts(),
+                 "warm_runners": self.warm_runners}
         with contextlib.suppress(Exception):
             image = self.client.images.get(self.image)
             facts["image_id"] = image.id
@@ -497,6 +559,10 @@ class DockerBackend:
         processes, self._processes = self._processes, []
         for process in processes:
             process.close()
+        self._discard(self._warm)
+        self._warm = None
+        for slot in self._slots:
+            shutil.rmtree(slot, ignore_errors=True)
         # Belt and braces: anything of this job the engine still knows about (a half-made container).
         with contextlib.suppress(docker.errors.APIError):
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.job={self.job}"}):

@@ -1,0 +1,159 @@
+"""Warm runner containers for a batch: started ahead of need, each used for one runner life.
+
+A cold docker runner costs about 0.6 s before the first test can call it: creating and starting the
+container, then Python and numpy starting inside it. A pool does that while earlier submissions are
+graded. Each warm container is an ordinary runner container (grader.sandbox.docker's limits, labels
+and lifetime cap) whose workspace is a slot folder made for it alone and still empty, and whose runner
+has imported what the step needs and waits for its config as the first frame. `take` hands one to a
+judge, which copies its submission into the slot, attaches, sends the config and from then on owns the
+container as if it had made it: one submission, then removed with its slot. Nothing of one submission
+can reach another: no container and no slot is used twice.
+
+The pool refills in a thread of its own, off the judges' critical path. It never holds more than
+`size` waiting containers (a batch gives its number of judges: each waiting container is an idle
+Python, tens of MB), replaces one that waited `idle_seconds` (its lifetime cap counts the wait), and
+hands out nothing when the engine fails: the judge then starts a cold container, as without a pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import time
+import uuid
+from collections import deque
+
+from grader import jobdirs
+from grader.errors import InfrastructureError
+from grader.sandbox import write_runtime
+from grader.sandbox.docker import ENGINE_ERRORS, LABEL, warm_container_options
+from grader.sandbox.image import connect, ensure_image, variant_for
+from grader.spec import AssignmentSpec
+
+IDLE_SECONDS = 300.0
+# `take` waits this long for a container the pool is starting (about 0.3 s): a cold start takes longer.
+PATIENCE_SECONDS = 2.0
+# After the engine refused a container, the pool waits this long before it asks again.
+RETRY_SECONDS = 5.0
+
+
+class WarmPool:
+    """Up to `size` warm containers for `spec`'s runners (never for a GPU step: its device is locked per
+    job). Use as a context manager, or call `close`: whatever nobody took is removed then."""
+
+    def __init__(self, spec: AssignmentSpec, size: int, *, idle_seconds: float = IDLE_SECONDS) -> None:
+        if spec.gpu:
+            raise ValueError(f"{spec.id}: a GPU step has no warm pool (each job locks its own device)")
+        self.spec, self.size, self.idle_seconds = spec, max(0, size), idle_seconds
+        self.id = uuid.uuid4().hex[:12]
+        self.client = connect()
+        self.image = ensure_image(self.client, variant=variant_for(spec.needs, gpu=False))
+        self._tmp = jobdirs.make_job_dir("grader-warm-")
+        self._tmp.chmod(0o755)
+        self.runtime = write_runtime(self._tmp / "runtime")
+        self._ready: deque[tuple[dict, float]] = deque()
+        self._wake = threading.Condition()
+        self._closed = False
+        self.made = self.taken = self.failures = 0
+        self._making = False
+        self._filler = threading.Thread(target=self._fill, name=f"warm-pool-{self.id}", daemon=True)
+        self._filler.start()
+
+    def __enter__(self) -> "WarmPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def take(self) -> dict | None:
+        """A warm container for one judge (`container`, `slot`, `image`), now the judge's to remove;
+        None when none is ready or being started (the judge then starts a cold one)."""
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        with self._wake:
+            while not self._closed:
+                while self._ready:
+                    warm, since = self._ready.popleft()
+                    self._wake.notify_all()
+                    if time.monotonic() - since < self.idle_seconds:
+                        self.taken += 1
+                        return warm
+                    self._remove(warm)
+                if not self._making or time.monotonic() >= deadline:
+                    return None
+                self._wake.wait(timeout=deadline - time.monotonic())
+        return None
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        self._filler.join(timeout=60)
+        with self._wake:
+            left = [warm for warm, _ in self._ready]
+            self._ready.clear()
+        for warm in left:
+            self._remove(warm)
+        # A container a judge took but never adopted (the judge died first) carries the pool's label.
+        with contextlib.suppress(*ENGINE_ERRORS):
+            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.pool={self.id}"}):
+                with contextlib.suppress(*ENGINE_ERRORS):
+                    container.remove(force=True)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _fill(self) -> None:
+        while True:
+            with self._wake:
+                while not self._closed and len(self._ready) >= self.size:
+                    self._wake.wait(timeout=self.idle_seconds / 4)
+                    self._expire()
+                if self._closed:
+                    return
+                self._making = True
+            try:
+                warm = self._make()
+            except InfrastructureError:
+                with self._wake:
+                    self.failures += 1
+                    self._making = False
+                    self._wake.notify_all()
+                    self._wake.wait(timeout=RETRY_SECONDS)
+                continue
+            with self._wake:
+                self._making = False
+                if self._closed:
+                    self._remove(warm)
+                    return
+                self._ready.append((warm, time.monotonic()))
+                self.made += 1
+                self._wake.notify_all()
+
+    def _expire(self) -> None:
+        """Replace the containers that waited too long (called with the lock held)."""
+        now = time.monotonic()
+        while self._ready and now - self._ready[0][1] >= self.idle_seconds:
+            self._remove(self._ready.popleft()[0])
+
+    def _make(self) -> dict:
+        slot = self._tmp / f"slot-{uuid.uuid4().hex[:12]}"
+        slot.mkdir(mode=0o755)
+        slot.chmod(0o755)
+        options = warm_container_options(self.spec.needs, self.spec.limits, image=self.image, runtime=self.runtime,
+                                         slot=slot, job=uuid.uuid4().hex[:12], pool=self.id,
+                                         idle_seconds=self.idle_seconds)
+        container = None
+        try:
+            container = self.client.containers.create(**options)
+            container.start()
+        except ENGINE_ERRORS as exc:
+            if container is not None:
+                with contextlib.suppress(*ENGINE_ERRORS):
+                    container.remove(force=True)
+            shutil.rmtree(slot, ignore_errors=True)
+            raise InfrastructureError(f"the warm pool could not start a runner container: {exc}") from None
+        return {"container": container.id, "slot": str(slot), "image": self.image}
+
+    def _remove(self, warm: dict) -> None:
+        with contextlib.suppress(*ENGINE_ERRORS):
+            self.client.containers.get(warm["container"]).remove(force=True)
+        shutil.rmtree(warm["slot"], ignore_errors=True)

@@ -1,0 +1,127 @@
+"""Warm containers (grader.sandbox.warm): started ahead of need, each used for one submission, graded
+exactly as a cold container grades, and never left behind; a pool the engine refuses means cold starts."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from grader.authoring.examples import cases_for
+from grader.pipeline.batch import grade_batch
+from grader.runtime import wire
+from grader.sandbox import RunnerConfig
+from grader.sandbox import warm as warm_module
+from grader.sandbox.docker import LABEL, DockerBackend
+from grader.sandbox.warm import WarmPool
+from grader.spec import find_assignment
+from tests.conftest import COURSE, quickest_mistakes, reports_by_case
+from tests.docker.conftest import ours
+
+pytestmark = pytest.mark.docker
+
+PROBE = '''
+import os
+def look():
+    """What this runner can see of its workspace and its /tmp, then leaves a file in /tmp."""
+    seen = (sorted(os.listdir(os.path.dirname(__file__))), sorted(os.listdir("/tmp")))
+    open("/tmp/left-by-" + os.path.basename(os.path.dirname(__file__) or "x"), "w").close()
+    return seen
+'''
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return find_assignment(COURSE, "backprop")
+
+
+def _workspace(folder: Path, source: str, extra: str) -> Path:
+    folder.mkdir(mode=0o755)
+    for name, text in (("m.py", source), (extra, "")):
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o644)
+    return folder
+
+
+def _first_call(backend: DockerBackend, name: str):
+    process = backend.start()
+    for _ in range(2):  # "started", then the import's hello
+        reply, _ = process.channel.receive(deadline=time.monotonic() + 30)
+        assert reply["ok"], reply
+    tree, blobs = wire.encode([])
+    process.channel.send({"op": "call", "name": name, "args": tree}, blobs, deadline=time.monotonic() + 10)
+    reply, out = process.channel.receive(deadline=time.monotonic() + 10)
+    assert reply["ok"], reply
+    return wire.decode(reply["value"], out)
+
+
+def test_each_warm_container_serves_one_submission_and_sees_only_its_files(engine, spec, tmp_path):
+    with WarmPool(spec, 2) as pool:
+        first, second = pool.take(), pool.take()
+        assert first and second and first["container"] != second["container"] and first["slot"] != second["slot"]
+        assert list(Path(first["slot"]).iterdir()) == []  # nothing in a slot before its judge fills it
+        seen = []
+        for warm, extra in ((first, "alice.txt"), (second, "bob.txt")):
+            config = RunnerConfig(_workspace(tmp_path / extra.split(".")[0], PROBE, extra), {"m.py": ["look"]}, 1)
+            backend = DockerBackend(config, spec.limits, warm=warm)
+            seen.append(_first_call(backend, "look"))
+            assert backend.warm_runners == 1 and backend.environment()["warm_runners"] == 1
+            backend.close()
+            assert not Path(warm["slot"]).exists(), "the judge removes its warm container's slot"
+            with pytest.raises(docker.errors.NotFound):
+                engine.containers.get(warm["container"])
+    (alice_files, alice_tmp), (bob_files, bob_tmp) = seen
+    assert "alice.txt" in alice_files and "bob.txt" not in alice_files
+    assert "bob.txt" in bob_files and "alice.txt" not in bob_files
+    assert bob_tmp == [], "the second submission's /tmp holds nothing of the first"
+    assert engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={pool.id}"}) == []
+    assert not pool._tmp.exists(), "the pool removes its folder (runtime, slots) when it closes"
+
+
+def test_a_warm_container_lost_before_its_judge_adopts_it_means_a_cold_start(engine, spec, tmp_path):
+    with WarmPool(spec, 1) as pool:
+        warm = pool.take()
+        engine.containers.get(warm["container"]).remove(force=True)
+        config = RunnerConfig(_workspace(tmp_path / "w", PROBE, "carol.txt"), {"m.py": ["look"]}, 1)
+        backend = DockerBackend(config, spec.limits, warm=warm)
+        files, _ = _first_call(backend, "look")
+        assert "carol.txt" in files and backend.warm_runners == 0
+        backend.close()
+
+
+def test_a_pool_the_engine_refuses_hands_out_nothing_and_the_batch_grades_cold(engine, spec, tmp_path,
+                                                                               monkeypatch):
+    real = warm_module.warm_container_options
+
+    def missing_image(*args, **kwargs):
+        return {**real(*args, **kwargs), "image": "dl-grader-no-such-image:none"}
+
+    monkeypatch.setattr(warm_module, "warm_container_options", missing_image)
+    with WarmPool(spec, 1) as pool:
+        assert pool.take() is None
+        assert pool.failures >= 1 and pool.made == 0
+    case = next(c for c in cases_for(spec) if c.name == "starter")
+    reports = grade_batch(spec, [case.path], tmp_path / "out", sandbox="docker", jobs=1, warm=1, progress=None)
+    (report,) = reports.values()
+    assert report["status"] == "graded" and report["environment"]["warm_runners"] == 0
+
+
+def test_a_warm_batch_grades_as_the_local_sandbox_and_leaves_nothing(engine, spec, tmp_path,
+                                                                    local_example_reports):
+    cases, reports = local_example_reports(spec)
+    local = reports_by_case(cases, reports)
+    picked = [c for c in cases if c.name in ("reference", "starter")] + quickest_mistakes(cases, local, 4)
+    warm = grade_batch(spec, [c.path for c in picked], tmp_path / "out", sandbox="docker", jobs=2, warm=2,
+                       progress=None, names=[c.name for c in picked])
+    for case in picked:
+        got, want = warm[case.name], local[case.name]
+        assert (got["status"], got["score"]) == (want["status"], want["score"]), case.name
+        assert [(t["name"], t["status"]) for t in got["tests"]] == [(t["name"], t["status"]) for t in want["tests"]]
+    used = [r["environment"]["warm_runners"] for r in warm.values()]
+    # The pool starts with the batch: at most the first judges (one per job) may find it still empty.
+    assert sum(used) >= len(picked) - 2, used
+    # The pool's containers carry this process as their grader, as the judges' containers do.
+    assert ours(engine, grader=os.getpid()) == [], "a container of the batch was left behind"
