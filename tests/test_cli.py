@@ -265,7 +265,7 @@ def test_live_progress_draws_a_bar_on_a_terminal():
 
 @pytest.mark.slow
 def test_nbgrader_grade_runs_in_parallel_and_reuses_current_reports(tmp_path):
-    from tests.notebooks.nbgrader_cases import CASES
+    from tests.interop.nbgrader.nbgrader_cases import CASES
 
     _, source, students = CASES["ps1"][0]
     notebooks = [str(p) for p in students.values()]

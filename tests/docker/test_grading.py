@@ -35,7 +35,7 @@ def under_docker(spec, cases: list, local: dict[str, dict]) -> list:
     """The cases graded again under docker: every one of 16-pytorch (its own image), and of the other
     steps the reference, the starter and the two mistakes quickest to grade (`local`: case name -> its
     local report). The sandbox is what is compared here; every mistake of every step is pinned under
-    local (tests/assignments), and `make grade` grades them all under docker."""
+    local (tests/authoring/test_examples.py), and `make grade` grades them all under docker."""
     if spec.needs:
         return cases
     keep = {"reference", "starter", *(c.name for c in quickest_mistakes(cases, local, 2))}

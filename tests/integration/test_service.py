@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import COURSE
-from tests.views.browser import chromium
+from tests.report.views.browser import chromium
 
 SLOW = pytest.mark.slow
 

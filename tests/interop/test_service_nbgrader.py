@@ -28,7 +28,7 @@ from grader.service.gradebook import nbgrader_zip
 from grader.spec import find_assignment
 from grader.authoring.examples import materialise
 from tests.conftest import COURSE
-from tests.notebooks.test_nbgrader_roundtrip import _get, formgrader  # noqa: F401 (a fixture)
+from tests.interop.nbgrader.test_nbgrader_roundtrip import _get, formgrader  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "05-backprop"

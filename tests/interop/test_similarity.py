@@ -14,7 +14,7 @@ from grader.interop.similarity import find_pairs, load_entries
 from grader.report.write import write_report
 from grader.spec import find_assignment
 from tests.conftest import COURSE
-from tests.views.browser import chromium
+from tests.report.views.browser import chromium
 
 ASSIGNMENT = "05-backprop"
 RENAMES = {"dout": "upstream", "cache": "saved", "scores": "logits", "probs": "p", "loss": "total_loss",

@@ -79,7 +79,7 @@ def test_nbgrader_commands_grade_and_export(tmp_path, capsys):
     from nbgrader.api import Gradebook
 
     from grader import cli
-    from tests.notebooks.nbgrader_cases import CASES
+    from tests.interop.nbgrader.nbgrader_cases import CASES
 
     _, source, students = CASES["ps1"][0]
     out = tmp_path / "reports"

@@ -16,7 +16,7 @@ from grader.report.views.html import to_html
 from grader.report.write import validate_report
 from grader.spec import find_assignment
 from tests.conftest import COURSE
-from tests.views.browser import chromium
+from tests.report.views.browser import chromium
 
 
 def decode_grey_png(data: bytes) -> np.ndarray:

@@ -8,7 +8,7 @@ clock or version of their own, so any change in a golden is a change in what a r
 
 After an intended change to a view, regenerate every golden with one command and review the diff:
 
-    UPDATE_GOLDENS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/views/test_goldens.py
+    UPDATE_GOLDENS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/report/views/test_goldens.py
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from grader.report.write import validate_report
 GOLDEN = Path(__file__).parent / "golden"
 REPORTS = sorted(p.stem for p in (GOLDEN / "reports").glob("*.json"))
 REGENERATE = ("UPDATE_GOLDENS=1 .venv/bin/python -m pytest -q -p no:cacheprovider "
-              "tests/views/test_goldens.py")
+              "tests/report/views/test_goldens.py")
 OVERRIDE = Override(student="bob", assignment="05-backprop", points=9.5,
                     reason="regrade: the timeout was the grader's fault")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.interop.nbgrader.compat import grade_notebook
-from tests.notebooks.nbgrader_cases import CASES, DIFFERENCES, SETTINGS, nbgrader_scores
+from tests.interop.nbgrader.nbgrader_cases import CASES, DIFFERENCES, SETTINGS, nbgrader_scores
 
 PAIRS = [(group, notebook, student) for group, notebooks in CASES.items()
          for notebook, _, students in notebooks for student in students]

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from grader.interop.nbgrader.compat import grade_notebook, release_notebook
-from tests.notebooks.nbgrader_cases import APP_FILES
+from tests.interop.nbgrader.nbgrader_cases import APP_FILES
 
 SOURCE = APP_FILES / "test-hidden-tests.ipynb"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.DOTALL)

@@ -14,7 +14,7 @@ from grader.interop.nbgrader.compat import release_notebook
 from grader.authoring.release import release
 from grader.spec import load_spec
 from tests.conftest import COURSE
-from tests.notebooks.nbgrader_cases import APP_FILES, GUIDE
+from tests.interop.nbgrader.nbgrader_cases import APP_FILES, GUIDE
 
 SOURCES = [GUIDE / "source/ps1/problem1.ipynb", GUIDE / "source/ps1/problem2.ipynb",
            APP_FILES / "test.ipynb", APP_FILES / "test-hidden-tests.ipynb"]

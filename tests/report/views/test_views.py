@@ -23,7 +23,7 @@ from grader.report.write import write_report
 from grader.spec import find_assignment
 from grader.authoring.examples import materialise
 from tests.conftest import COURSE
-from tests.views.browser import chromium
+from tests.report.views.browser import chromium
 
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 

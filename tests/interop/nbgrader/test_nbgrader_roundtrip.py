@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook
 from grader.interop.nbgrader.compat import grade_notebook, master_notebook, nbgrader_meta
 from grader.interop.nbgrader.gradebook import MANUAL_PREFIX, ExportError, export_reports
 from grader.report.write import write_report
-from tests.notebooks.nbgrader_cases import CASES, run_nbgrader
+from tests.interop.nbgrader.nbgrader_cases import CASES, run_nbgrader
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "ps1"
