@@ -68,3 +68,24 @@ def quickest_mistakes(cases: list, by_case: dict[str, dict], count: int) -> list
     the step, without training a step's network once more."""
     mistakes = [case for case in cases if case.name not in ("reference", "starter")]
     return sorted(mistakes, key=lambda case: by_case[case.name]["timings"]["seconds"])[:count]
+
+
+def uploads_in_turn(worker, store, assignment: str, uploads: list[bytes]) -> list[dict]:
+    """Each upload enqueued as alice's next job once the one before is done (one worker thread, so each
+    job sees the one before as done), then the worker stopped; the jobs' reports in order."""
+    import json
+    import time
+
+    worker.threads = worker.threads[:1]
+    worker.start()
+    try:
+        for number, upload in enumerate(uploads):
+            store.enqueue(delivery=None, student="alice", repository="upload:alice", assignment=assignment,
+                          commit=f"{number:064d}", branch=None, pusher="alice", late_seconds=0.0, upload=upload)
+            worker.wake.set()
+            deadline = time.monotonic() + 120
+            while store.counts()["done"] <= number and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        worker.stop()
+    return [json.loads(store.job(job["id"])["report"]) for job in store.jobs()]

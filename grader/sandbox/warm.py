@@ -23,9 +23,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from typing import Callable
 
 from grader import jobdirs
-from grader.errors import InfrastructureError
+from grader.errors import GraderError, InfrastructureError
 from grader.sandbox import write_runtime
 from grader.sandbox.docker import ENGINE_ERRORS, LABEL, warm_container_options
 from grader.sandbox.image import connect, ensure_image, variant_for
@@ -157,3 +158,44 @@ class WarmPool:
         with contextlib.suppress(*ENGINE_ERRORS):
             self.client.containers.get(warm["container"]).remove(force=True)
         shutil.rmtree(warm["slot"], ignore_errors=True)
+
+
+class WarmPools:
+    """Warm pools for a long-running grader (the grading service): one per assignment, made at that
+    step's first job and closed once no job of it came for `idle_seconds`, so a quiet step holds no
+    containers. A step whose pool the engine refused is asked again only after `idle_seconds`."""
+
+    def __init__(self, size: int, *, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.size, self.idle_seconds = size, idle_seconds
+        self._pools: dict[tuple, tuple[WarmPool | None, float]] = {}  # key -> (pool, last used)
+        self._lock = threading.Lock()
+
+    def taker(self, spec: AssignmentSpec) -> Callable[[], dict | None] | None:
+        """`take` of `spec`'s pool (made now if need be), or None: cold starts for this job. A pool is
+        kept per step and per limits, so an edited assignment.toml gets containers of its new limits."""
+        if spec.gpu or self.size <= 0:
+            return None
+        key, now = (spec.id, spec.limits, spec.needs), time.monotonic()
+        with self._lock:
+            quiet = [k for k, (_, since) in self._pools.items() if k != key and now - since >= self.idle_seconds]
+            closing = [self._pools.pop(k)[0] for k in quiet]
+            pool, since = self._pools.get(key, (None, None))
+            if pool is None and (since is None or now - since >= self.idle_seconds):
+                pool, since = self._open(spec), now  # refused: `since` is when, asked again after idle_seconds
+            self._pools[key] = (pool, now if pool else since)
+        for old in closing:
+            if old:
+                old.close()
+        return pool.take if pool else None
+
+    def _open(self, spec: AssignmentSpec) -> WarmPool | None:
+        try:
+            return WarmPool(spec, self.size, idle_seconds=self.idle_seconds)
+        except GraderError:
+            return None
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = [pool for pool, _ in self._pools.values() if pool], {}
+        for pool in pools:
+            pool.close()

@@ -26,7 +26,7 @@ LATE_POLICIES = ("none", "percent_per_day", "cutoff")
 SERVICE_KEYS = {"forge", "clone_url", "forge_api", "public_url", "database", "roster", "secret_env",
                 "instructor_token_env", "forge_token_env", "sandbox", "workers", "max_body_kb",
                 "pass_percent", "keep", "status_retry_seconds", "status_retry_max_seconds", "work_dir",
-                "max_upload_kb", "sqlite_synchronous"}
+                "max_upload_kb", "sqlite_synchronous", "warm"}
 ROSTER_COLUMNS = ("student", "name", "repository")
 
 
@@ -85,6 +85,7 @@ class ServiceConfig:
     deadlines: dict[str, Deadline]
     late: LatePolicy
     sqlite_synchronous: str = "normal"             # "full": fsync every commit (see store.make_engine)
+    warm: int = 0                                  # docker: warm containers per active step (sandbox.warm)
 
     def student_for(self, repository: str) -> list[Student]:
         """Roster rows for a repository (names compared case-insensitively, as the forges do)."""
@@ -149,7 +150,8 @@ def load_config(path: Path, *, course: Path, environ: dict[str, str] | None = No
         work_dir=here / service.get("work_dir", "service-jobs"),
         roster=roster, deadlines=deadlines, late=_late(data.get("late", {}), path),
         sqlite_synchronous=_choice(service.get("sqlite_synchronous", "normal"), ("normal", "full"),
-                                   f"{path}: [service] sqlite_synchronous"))
+                                   f"{path}: [service] sqlite_synchronous"),
+        warm=int(service.get("warm", service.get("workers", 1))))
 
 
 def _required(table: dict, key: str, path: Path) -> str:

@@ -27,8 +27,9 @@ from grader.ingest import git
 from grader.pipeline.grade import grade as grade_here
 from grader.errors import SubmissionError
 from grader.service.config import ServiceConfig
+from grader.sandbox.warm import WarmPools
 from grader.service.store import Store
-from grader.spec import find_assignment
+from grader.spec import AssignmentSpec, find_assignment
 
 LOG = logging.getLogger("grader.service")
 NICE = 10   # the grading threads' nice value (see background_priority)
@@ -96,6 +97,10 @@ class Worker:
 
     def __init__(self, config: ServiceConfig, store: Store, grade: GradeFunction = grade_here) -> None:
         self.config, self.store, self.grade = config, store, grade
+        # Grading here under docker: warm containers per step with pushes (not for a cluster's grade).
+        self.pools = WarmPools(config.warm) if grade is grade_here and config.sandbox == "docker" else None
+        if self.pools:
+            self.grade = self._grade_warm
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
@@ -113,6 +118,12 @@ class Worker:
         self.wake.set()
         for thread in self.threads:
             thread.join(timeout=5)
+        if self.pools:
+            self.pools.close()
+
+    def _grade_warm(self, spec: AssignmentSpec, source: Path, **options) -> dict:
+        """grade_here with a warm container of the step's pool where it has one ready."""
+        return grade_here(spec, source, warm=self.pools.taker(spec), **options)
 
     def _loop(self) -> None:
         background_priority()

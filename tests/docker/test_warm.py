@@ -3,6 +3,7 @@ exactly as a cold container grades, and never left behind; a pool the engine ref
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -16,9 +17,9 @@ from grader.runtime import wire
 from grader.sandbox import RunnerConfig
 from grader.sandbox import warm as warm_module
 from grader.sandbox.docker import LABEL, DockerBackend
-from grader.sandbox.warm import WarmPool
+from grader.sandbox.warm import WarmPool, WarmPools
 from grader.spec import find_assignment
-from tests.conftest import COURSE, quickest_mistakes, reports_by_case
+from tests.conftest import COURSE, quickest_mistakes, reports_by_case, uploads_in_turn
 from tests.docker.conftest import ours
 
 pytestmark = pytest.mark.docker
@@ -125,3 +126,45 @@ def test_a_warm_batch_grades_as_the_local_sandbox_and_leaves_nothing(engine, spe
     assert sum(used) >= len(picked) - 2, used
     # The pool's containers carry this process as their grader, as the judges' containers do.
     assert ours(engine, grader=os.getpid()) == [], "a container of the batch was left behind"
+
+
+def test_the_service_keeps_a_pool_per_step_with_pushes_and_closes_a_quiet_one(engine, spec):
+    other = find_assignment(COURSE, "softmax")
+    pools = WarmPools(1, idle_seconds=3)
+    try:
+        assert pools.taker(find_assignment(COURSE, "pytorch")) is None  # a GPU step ("optional") starts cold
+        take = pools.taker(spec)
+        warm = take()
+        assert warm, "the step's first job waits for the container its new pool is starting"
+        engine.containers.get(warm["container"]).remove(force=True)  # as its judge would, once done
+        assert pools.taker(spec).__self__ is take.__self__, "one pool per step"
+        time.sleep(3.5)
+        pools.taker(other)  # a job of another step: backprop's pool, quiet for 3 s, is closed
+        assert engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={take.__self__.id}"}) == []
+        assert not take.__self__._tmp.exists()
+    finally:
+        pools.close()
+    assert ours(engine, grader=os.getpid()) == []
+
+
+def test_service_jobs_under_docker_take_warm_containers_and_score_as_ever(engine, spec, tmp_path):
+    import shutil
+
+    from grader.service.config import load_config
+    from grader.service.store import Store
+    from grader.service.worker import Worker
+
+    (tmp_path / "roster.csv").write_text("student,name,repository\nalice,Alice,course/alice\n")
+    (tmp_path / "course.toml").write_text('[service]\nclone_url = "file:///srv/git/{repo}.git"\n'
+                                          'roster = "roster.csv"\nsandbox = "docker"\nwarm = 1\n'
+                                          f'[assignments.{spec.id}]\nbranch = "main"\n')
+    config = load_config(tmp_path / "course.toml", course=COURSE, environ={
+        "GRADER_WEBHOOK_SECRET": "s" * 20, "GRADER_INSTRUCTOR_TOKEN": "t" * 20})
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    cases = {c.name: c for c in cases_for(spec)}
+    uploads = [Path(shutil.make_archive(str(tmp_path / name), "zip", cases[name].path)).read_bytes()
+               for name in ("starter", "reference", "no-bias-sum")]
+    reports = uploads_in_turn(Worker(config, store), store, spec.id, uploads)
+    assert [r["score"] for r in reports] == [0, spec.points, 28]
+    assert [r["environment"]["warm_runners"] for r in reports] == [1, 1, 1]
+    assert ours(engine, grader=os.getpid()) == [], "the service's pools are closed with its worker"

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring.examples import materialise
-from tests.conftest import COURSE
+from tests.conftest import COURSE, uploads_in_turn
 from tests.integration.test_service import (GIT_ENV, GRADER, FakeForge, Service, free_port, git,
                                             signed_push)
 
@@ -277,20 +277,7 @@ def test_a_commit_with_the_graded_files_of_the_students_last_report_reuses_its_v
     store = Store(f"sqlite:///{tmp_path / 'q.db'}")
     uploads = [_zip_of(CONTENTS["axis"], tmp_path / "a"), _zip_of(CONTENTS["axis"], tmp_path / "b"),
                _zip_of(CONTENTS["bias"], tmp_path / "c")]
-    worker = Worker(config, store)
-    worker.threads = worker.threads[:1]   # one after the other: each job sees the one before as done
-    worker.start()
-    try:
-        for number, upload in enumerate(uploads):
-            store.enqueue(delivery=None, student="alice", repository="upload:alice", assignment=STEP,
-                          commit=f"{number:064d}", branch=None, pusher="alice", late_seconds=0.0, upload=upload)
-            worker.wake.set()
-            deadline = time.monotonic() + 120
-            while store.counts()["done"] <= number and time.monotonic() < deadline:
-                time.sleep(0.05)
-    finally:
-        worker.stop()
-    first, again, other = (json.loads(store.job(job["id"])["report"]) for job in store.jobs())
+    first, again, other = uploads_in_turn(Worker(config, store), store, STEP, uploads)
     assert (first["score"], other["score"]) == (49, 47)
     assert again == first                  # the very report: same timings, so no judge ran for it
     assert other["timings"]["started"] > first["timings"]["started"]
