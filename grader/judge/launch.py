@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import IO, Callable
 
 from grader import jobdirs
 from grader.spec import AssignmentSpec
@@ -48,9 +49,11 @@ _DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("set
 
 
 def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
-              sandbox: str, isolate: bool, visibility: str, warm: dict | None = None) -> dict:
+              sandbox: str, isolate: bool, visibility: str,
+              warm: Callable[[], dict | None] | None = None) -> dict:
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome.
-    `warm`: a warm container (grader.sandbox.warm) the judge adopts for its first runner, and removes."""
+    `warm` (grader.sandbox.warm.WarmPool.take) is called once the judge is starting, so the pool's
+    container starts while the judge does; the judge adopts what it returns for its first runner."""
     tmp = jobdirs.make_job_dir("grader-job-")
     try:
         return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
@@ -60,30 +63,56 @@ def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | No
 
 
 def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
-              sandbox: str, isolate: bool, visibility: str, warm: dict | None) -> dict:
+              sandbox: str, isolate: bool, visibility: str, warm: Callable[[], dict | None] | None) -> dict:
+    handover = Path(tmp) / "warm.json"
     job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
-           "isolate": isolate, "visibility": visibility, "invalid": invalid, "warm": warm,
+           "isolate": isolate, "visibility": visibility, "invalid": invalid,
+           "warm_file": str(handover) if warm else None,
            "workspace": str(workspace) if workspace else None,
            "result": str(Path(tmp) / "result.json")}
     (Path(tmp) / "job.json").write_text(json.dumps(job))
     limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
     with open(Path(tmp) / "judge.log", "w+b") as log:
         try:
-            proc = subprocess.run([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE,
-                                   str(Path(tmp) / "job.json")],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=tmp, timeout=limit,
-                                  env={**os.environ, **JUDGE_ENV})
+            code = _run([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, str(Path(tmp) / "job.json")],
+                        log=log, cwd=tmp, timeout=limit, meanwhile=warm and (lambda: _hand_over(handover, warm)))
         except subprocess.TimeoutExpired:
             return {"infra_error": f"the judge did not finish within {limit:g} s"}
         log.seek(0)
         tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
     result = Path(job["result"])
-    if proc.returncode != 0 and USER_INTERRUPT.wait(timeout=2):
+    if code != 0 and USER_INTERRUPT.wait(timeout=2):
         # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
         # the batch. That is no grade and no fault of ours: write nothing, so a rerun grades it.
         # (Any exit code: a judge hit while Python starts exits 1, not -SIGINT. A SIGINT from
         # anywhere else, the grader itself not interrupted, stays an infra_error.)
         raise KeyboardInterrupt
-    if proc.returncode != 0 or not result.exists():
-        return {"infra_error": f"the judge failed (exit code {proc.returncode}): {tail.strip()}"}
+    if code != 0 or not result.exists():
+        return {"infra_error": f"the judge failed (exit code {code}): {tail.strip()}"}
     return json.loads(result.read_text())
+
+
+def _run(argv: list[str], *, log: IO[bytes], cwd: Path, timeout: float,
+         meanwhile: Callable[[], None] | None) -> int:
+    """The judge's exit code, with `meanwhile` done while it starts; killed on a timeout or an exception."""
+    with subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                          env={**os.environ, **JUDGE_ENV}) as proc:
+        try:
+            if meanwhile:
+                meanwhile()
+            return proc.wait(timeout=timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+
+
+def _hand_over(path: Path, take: Callable[[], dict | None]) -> None:
+    """The warm container (or null) for the judge, renamed into place so it never reads half of it."""
+    try:
+        warm = take()
+    except Exception:  # noqa: BLE001  (a pool's fault means a cold start, never a failed grading)
+        warm = None
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(warm))
+    part.rename(path)

@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -29,6 +30,25 @@ from grader.spec import AssignmentSpec, load_spec
 # RLIMIT_DATA (heap and private writable mappings: every numpy array), not as address space, which
 # native libraries reserve in bulk. Soft only, so the runner this process starts can set its own.
 JUDGE_MEMORY_MB = 3072
+# The grader writes its warm container's handover within a pool's patience (2 s) of starting the judge.
+HANDOVER_SECONDS = 10.0
+
+
+def _handed_over(path: str | None) -> Callable[[], dict | None] | None:
+    """What the grader hands over at `path` (grader.judge.launch): a warm container or null, read when
+    the first runner starts; None after HANDOVER_SECONDS without it (a cold start)."""
+    if not path:
+        return None
+
+    def wait() -> dict | None:
+        deadline = time.monotonic() + HANDOVER_SECONDS
+        while not os.path.exists(path):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
+        return json.loads(Path(path).read_text())
+
+    return wait
 
 
 def run_job(job: dict) -> dict:
@@ -40,7 +60,7 @@ def run_job(job: dict) -> dict:
     if job.get("workspace"):
         config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
         backend = make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True),
-                               warm=job.get("warm"))
+                               warm=_handed_over(job.get("warm_file")))
     session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
                             mutates=spec.mutates)
     plugin = JudgePlugin(spec, session)

@@ -45,7 +45,7 @@ def grade(spec: AssignmentSpec, source: Path, *, sandbox: str = "local", isolate
             return cached
         outcome = run_judge(spec, workspace.path if workspace else None, invalid=invalid, sandbox=sandbox,
                             isolate=isolate, visibility=visibility,
-                            warm=warm() if warm and workspace and sandbox == "docker" else None)
+                            warm=warm if workspace and sandbox == "docker" else None)
     finally:
         if workspace:
             workspace.remove()

@@ -79,7 +79,7 @@ def choose_sandbox(kind: str) -> str:
 
 
 def make_backend(kind: str, config: RunnerConfig, limits: Limits, *, isolate: bool = True,
-                 warm: dict | None = None) -> Backend:
+                 warm: Callable[[], dict | None] | None = None) -> Backend:
     """The sandbox `kind` for one job; `warm` (docker only) is a container a WarmPool started for it."""
     if kind == "local":
         from grader.sandbox.local import LocalBackend

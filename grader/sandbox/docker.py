@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grader import jobdirs
 from grader.runtime import wire
@@ -460,9 +460,11 @@ def remove_stale_containers(client) -> int:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, config: RunnerConfig, limits: Limits, *, warm: dict | None = None) -> None:
-        """`warm`: a container grader.sandbox.warm.WarmPool started ahead for this job (`container`,
-        `slot`, `image`), used for the first runner when it runs this job's image; never for a second."""
+    def __init__(self, config: RunnerConfig, limits: Limits, *,
+                 warm: Callable[[], dict | None] | None = None) -> None:
+        """`warm` gives, when the first runner starts, a container grader.sandbox.warm.WarmPool started
+        ahead for this job (`container`, `slot`, `image`) or None; used when it runs this job's image,
+        and never for a second runner."""
         self.config, self.limits = config, limits
         self._warm = warm
         self.warm_runners = 0
@@ -517,7 +519,7 @@ class DockerBackend:
     def _start_warm(self) -> DockerProcess | None:
         """The warm container's runner, given this submission and its config; None (a cold start
         follows) without one, for a GPU job, or when the engine lost it."""
-        warm, self._warm = self._warm, None
+        warm, self._warm = (self._warm() if self._warm else None), None
         if not warm or warm["image"] != self.image or self._gpu is not None:
             self._discard(warm)
             return None
@@ -559,7 +561,7 @@ class DockerBackend:
         processes, self._processes = self._processes, []
         for process in processes:
             process.close()
-        self._discard(self._warm)
+        self._discard(self._warm() if self._warm else None)  # handed over, never started: still ours
         self._warm = None
         for slot in self._slots:
             shutil.rmtree(slot, ignore_errors=True)

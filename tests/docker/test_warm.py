@@ -67,7 +67,7 @@ def test_each_warm_container_serves_one_submission_and_sees_only_its_files(engin
         seen = []
         for warm, extra in ((first, "alice.txt"), (second, "bob.txt")):
             config = RunnerConfig(_workspace(tmp_path / extra.split(".")[0], PROBE, extra), {"m.py": ["look"]}, 1)
-            backend = DockerBackend(config, spec.limits, warm=warm)
+            backend = DockerBackend(config, spec.limits, warm=lambda w=warm: w)
             seen.append(_first_call(backend, "look"))
             assert backend.warm_runners == 1 and backend.environment()["warm_runners"] == 1
             backend.close()
@@ -87,7 +87,7 @@ def test_a_warm_container_lost_before_its_judge_adopts_it_means_a_cold_start(eng
         warm = pool.take()
         engine.containers.get(warm["container"]).remove(force=True)
         config = RunnerConfig(_workspace(tmp_path / "w", PROBE, "carol.txt"), {"m.py": ["look"]}, 1)
-        backend = DockerBackend(config, spec.limits, warm=warm)
+        backend = DockerBackend(config, spec.limits, warm=lambda w=warm: w)
         files, _ = _first_call(backend, "look")
         assert "carol.txt" in files and backend.warm_runners == 0
         backend.close()
