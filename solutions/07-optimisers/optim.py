@@ -1,5 +1,5 @@
-"""Optimisers and regularisation: SGD and momentum updates, a learning-rate schedule, L2 weight decay,
-inverted dropout, and a ridge regression trained with all of them.
+"""Optimisers and regularisation: SGD, momentum, AdaGrad and Adam updates, a learning-rate schedule, L2
+weight decay, inverted dropout, and a ridge regression trained with momentum and L2.
 
 Every array is float64. Update functions return new arrays: the caller keeps the result.
 """
@@ -23,6 +23,37 @@ def momentum_step(w, dw, v, lr, mu=0.9):
     ### BEGIN SOLUTION
     v = mu * v - lr * dw
     return w + v, v
+    ### END SOLUTION
+
+
+def adagrad_step(w, dw, cache, lr, eps=1e-8):
+    """One step of AdaGrad: first cache = cache + dw ** 2, then w = w - lr * dw / (sqrt(cache) + eps).
+
+    w, dw, cache: float64 arrays of the same shape (cache starts at zeros and holds the sum of every
+    squared gradient so far, per element); lr, eps: floats. Returns (w, cache): the new cache and the
+    weights stepped with it.
+    """
+    ### BEGIN SOLUTION
+    cache = cache + dw ** 2
+    return w - lr * dw / (np.sqrt(cache) + eps), cache
+    ### END SOLUTION
+
+
+def adam_step(w, dw, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One step of Adam (Kingma & Ba): moving averages of the gradient and of its square, bias-corrected.
+
+    m = beta1 * m + (1 - beta1) * dw; v = beta2 * v + (1 - beta2) * dw ** 2;
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t); w = w - lr * m_hat / (sqrt(v_hat) + eps).
+    w, dw, m, v: float64 arrays of the same shape (m and v start at zeros); t: int, the number of this
+    step, 1 on the first; lr, beta1, beta2, eps: floats.
+    Returns (w, m, v): the updated weights and the new moments m and v (not the corrected m_hat, v_hat).
+    """
+    ### BEGIN SOLUTION
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw ** 2
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
     ### END SOLUTION
 
 

@@ -1,10 +1,11 @@
-"""Hidden tests for the optimisers assignment: update rules over many steps, schedules, L2 on random
-networks, dropout statistics and modes, and ridge regression judged on held-out data."""
+"""Hidden tests for the optimisers assignment: update rules over many steps (AdaGrad and Adam with their
+eps, bias correction, returned state and a quadratic bowl), schedules, L2 on random networks, dropout
+statistics and modes, and ridge regression judged on held-out data."""
 
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import assert_all, assert_close, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 SHAPES = [(1,), (6,), (4, 3), (2, 3, 4)]
@@ -67,6 +68,198 @@ def test_momentum_without_momentum_is_sgd(submission, reference, rng):
     w, dw, v = rng.normal(size=5), rng.normal(size=5), rng.normal(size=5)
     got_w, _ = submission.momentum_step(w, dw, v, 0.2, 0.0)
     assert_close(got_w, reference.sgd_step(w, dw, 0.2), name="w with mu = 0 (should be an SGD step)")
+
+
+SQUARES = "the cache adds up squared gradients: cache = cache + dw ** 2"
+NO_EPS = "divide by sqrt(cache) + eps, not sqrt(cache): eps keeps the step finite where the cache is 0"
+OLD_CACHE = "add dw ** 2 to the cache first, then divide by the root of the new cache"
+NO_CORRECTION = "divide m by (1 - beta1 ** t) and v by (1 - beta2 ** t) before the step (bias correction)"
+T_PLUS_ONE = "t is the number of this step, 1 on the first: correct with beta ** t, not beta ** (t + 1)"
+CORRECTED_STATE = "return the moments m and v themselves; the bias-corrected m_hat and v_hat are only for the step"
+
+
+def telling(hints, right):
+    """The hints whose mistake gives a result far from the right one here (NaN counts as far): a slip
+    that changes nothing for these inputs (eps beside large gradients) is no explanation of a failure."""
+    return {message: wrong for message, wrong in hints.items() if not np.allclose(wrong, right, rtol=1e-4)}
+
+
+def adagrad_hints(w, dw, cache, lr, eps):
+    """What the familiar AdaGrad slips give for one step: (hints for w, hints for cache)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_hints = {NO_EPS: w - lr * dw / np.sqrt(cache + dw ** 2),
+                   SQUARES: w - lr * dw / (np.sqrt(cache + dw) + eps),
+                   OLD_CACHE: w - lr * dw / (np.sqrt(cache) + eps)}
+    return w_hints, {SQUARES: cache + dw}
+
+
+def check_adagrad(check, got, w, dw, cache, lr, eps, reference, when=""):
+    """Check one adagrad_step result `got` against the reference's, cache first (its mistakes explain w's)."""
+    assert isinstance(got, tuple) and len(got) == 2, "adagrad_step must return (w, cache)"
+    w_hints, cache_hints = adagrad_hints(w, dw, cache, lr, eps)
+    ref_w, ref_cache = reference.adagrad_step(w, dw, cache, lr, eps)
+    check(assert_close, got[1], ref_cache, name=f"cache{when}", hints=cache_hints)
+    check(assert_close, got[0], ref_w, name=f"w{when}", hints=telling(w_hints, ref_w))
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("shape", SHAPES[1:])
+def test_adagrad_step_matches_reference(submission, reference, rng, shape):
+    w, dw, cache = rng.normal(size=shape), rng.normal(size=shape), rng.uniform(0, 2, size=shape)
+    lr = float(rng.uniform(0.01, 0.5))
+    got = submission.adagrad_step(w, dw, cache, lr, 1e-8)
+    with assert_all() as check:
+        check_adagrad(check, got, w, dw, cache, lr, 1e-8, reference)
+
+
+@pytest.mark.points(3)
+def test_adagrad_trajectory(submission, reference, rng):
+    w = ref_w = rng.normal(size=(3, 4))
+    cache = ref_cache = np.zeros((3, 4))
+    for step in range(8):
+        dw = rng.normal(size=(3, 4))
+        got = submission.adagrad_step(w, dw, cache, 0.1)
+        with assert_all() as check:
+            check_adagrad(check, got, ref_w, dw, ref_cache, 0.1, 1e-8, reference, f" after step {step + 1}")
+        w, cache = got
+        ref_w, ref_cache = reference.adagrad_step(ref_w, dw, ref_cache, 0.1)
+
+
+@pytest.mark.points(2)
+def test_adagrad_eps(submission, reference, rng):
+    # From an empty cache, gradients of 0 (no move at all, and no NaN) and tiny ones (where the default eps
+    # = 1e-8 shortens the step); then a large eps given explicitly.
+    w = rng.normal(size=8)
+    dw = np.where(np.arange(8) % 2 == 0, 0.0, rng.normal(size=8) * 10.0 ** rng.uniform(-10, -7, size=8))
+    with assert_all() as check:
+        check_adagrad(check, submission.adagrad_step(w, dw, np.zeros(8), 0.5), w, dw, np.zeros(8), 0.5, 1e-8,
+                      reference, " with the default eps, zero and tiny gradients")
+        dw, cache = rng.normal(size=8), rng.uniform(0, 1, size=8)
+        check_adagrad(check, submission.adagrad_step(w, dw, cache, 0.5, 0.5), w, dw, cache, 0.5, 0.5,
+                      reference, " with eps = 0.5")
+
+
+@pytest.mark.points(1)
+def test_adagrad_returns_its_new_cache(submission, reference, rng):
+    w, dw, cache = rng.normal(size=6), rng.normal(size=6), rng.uniform(0.5, 2, size=6)
+    got = submission.adagrad_step(w, dw, cache, 0.2)
+    assert isinstance(got, tuple) and len(got) == 2, "adagrad_step must return (w, cache)"
+    stale = "return the new cache (cache + dw ** 2), not the one passed in"
+    assert_close(got[1], reference.adagrad_step(w, dw, cache, 0.2)[1], name="the cache returned",
+                 hints={stale: cache, SQUARES: cache + dw})
+
+
+def bowl(rng, d):
+    """A badly conditioned quadratic bowl 0.5 * sum(a * (w - c) ** 2): (loss, gradient, a start)."""
+    a, c = 10.0 ** rng.uniform(-1, 1, size=d), rng.normal(size=d)
+    return (lambda w: 0.5 * float(np.sum(a * (w - c) ** 2))), (lambda w: a * (w - c)), c + rng.normal(size=d)
+
+
+@pytest.mark.points(2)
+def test_adagrad_minimises_a_bowl(submission, rng, measured):
+    loss, grad, w = bowl(rng, 5)
+    start, cache = loss(w), np.zeros(5)
+    for _ in range(200):
+        got = submission.adagrad_step(w, grad(w), cache, 0.5)
+        assert isinstance(got, tuple) and len(got) == 2, "adagrad_step must return (w, cache)"
+        w, cache = got
+        assert_shape(w, (5,), name="w")
+    final = measured.record("loss after 200 steps", loss(w))
+    assert final < 1e-6 * start, f"200 AdaGrad steps (lr = 0.5) took the loss of a quadratic bowl from " \
+                                 f"{start:.3g} to {final:.3g} only; they should get below {1e-6 * start:.3g}"
+
+
+def adam_hints(w, dw, m, v, t, lr, beta1, beta2, eps):
+    """What the familiar Adam slips give for one step: (hints for w, for m, for v)."""
+    m, v = beta1 * m + (1 - beta1) * dw, beta2 * v + (1 - beta2) * dw ** 2
+    w_hints = {NO_CORRECTION: w - lr * m / (np.sqrt(v) + eps),
+               T_PLUS_ONE: w - lr * m / (1 - beta1 ** (t + 1)) / (np.sqrt(v / (1 - beta2 ** (t + 1))) + eps)}
+    return w_hints, {CORRECTED_STATE: m / (1 - beta1 ** t)}, {CORRECTED_STATE: v / (1 - beta2 ** t)}
+
+
+def check_adam(check, got, reference, w, dw, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, when=""):
+    """Check one adam_step result `got` (w, m, v) against the reference's."""
+    assert isinstance(got, tuple) and len(got) == 3, "adam_step must return (w, m, v)"
+    w_hints, m_hints, v_hints = adam_hints(w, dw, m, v, t, lr, beta1, beta2, eps)
+    ref_w, ref_m, ref_v = reference.adam_step(w, dw, m, v, t, lr, beta1, beta2, eps)
+    check(assert_close, got[1], ref_m, name=f"m{when}", hints=m_hints)
+    check(assert_close, got[2], ref_v, name=f"v{when}", hints=v_hints)
+    check(assert_close, got[0], ref_w, name=f"w{when}", hints=telling(w_hints, ref_w))
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("shape", SHAPES[1:])
+def test_adam_step_matches_reference(submission, reference, rng, shape):
+    w, dw, m = rng.normal(size=shape), rng.normal(size=shape), 0.1 * rng.normal(size=shape)
+    v, t = rng.uniform(0, 0.01, size=shape), int(rng.integers(1, 100))
+    lr, beta1, beta2 = (float(rng.uniform(*bounds)) for bounds in ((0.001, 0.1), (0.8, 0.95), (0.99, 0.9999)))
+    got = submission.adam_step(w, dw, m, v, t, lr, beta1, beta2, 1e-8)
+    with assert_all() as check:
+        check_adam(check, got, reference, w, dw, m, v, t, lr, beta1, beta2)
+
+
+@pytest.mark.points(4)
+def test_adam_trajectory(submission, reference, rng):
+    w = ref_w = rng.normal(size=(3, 4))
+    m = v = ref_m = ref_v = np.zeros((3, 4))
+    for t in range(1, 11):
+        dw = rng.normal(size=(3, 4))
+        got = submission.adam_step(w, dw, m, v, t, 0.01)
+        with assert_all() as check:
+            check_adam(check, got, reference, ref_w, dw, ref_m, ref_v, t, 0.01, when=f" after step {t}")
+        w, m, v = got
+        ref_w, ref_m, ref_v = reference.adam_step(ref_w, dw, ref_m, ref_v, t, 0.01)
+
+
+@pytest.mark.points(3)
+def test_adam_first_step_is_bias_corrected(submission, rng):
+    # With m = v = 0 and t = 1, m_hat = dw and v_hat = dw ** 2: every weight moves by lr * sign(dw) (to
+    # within eps), however large or small its gradient. Uncorrected, it would move sqrt(10) times that.
+    w, dw = rng.normal(size=10), rng.choice([-1, 1], size=10) * 10.0 ** rng.uniform(-2, 2, size=10)
+    got = submission.adam_step(w, dw, np.zeros(10), np.zeros(10), 1, 0.01)
+    assert isinstance(got, tuple) and len(got) == 3, "adam_step must return (w, m, v)"
+    assert_shape(got[0], (10,), name="w")
+    w_hints, _, _ = adam_hints(w, dw, np.zeros(10), np.zeros(10), 1, 0.01, 0.9, 0.999, 1e-8)
+    assert_close(got[0] - w, -0.01 * np.sign(dw), name="the first step's move of w",
+                 rtol=1e-5, hints={message: wrong - w for message, wrong in w_hints.items()})
+
+
+@pytest.mark.points(1)
+def test_adam_defaults(submission, reference, rng):
+    # The default betas and eps: gradients from 1e-10 to 1 in size, so that eps = 1e-8 matters for some.
+    w, dw = rng.normal(size=8), rng.normal(size=8) * 10.0 ** rng.uniform(-10, 0, size=8)
+    m, v = rng.uniform(-0.2, 0.2, size=8) * dw, rng.uniform(0, 0.3, size=8) * dw ** 2
+    with assert_all() as check:
+        check_adam(check, submission.adam_step(w, dw, m, v, 3, 0.05), reference, w, dw, m, v, 3, 0.05,
+                   when=" with the default beta1, beta2 and eps")
+
+
+@pytest.mark.points(1)
+def test_adam_returns_its_new_moments(submission, reference, rng):
+    w, dw, m, v = rng.normal(size=6), rng.normal(size=6), 0.1 * rng.normal(size=6), rng.uniform(0, 0.01, size=6)
+    got = submission.adam_step(w, dw, m, v, 5, 0.01)
+    assert isinstance(got, tuple) and len(got) == 3, "adam_step must return (w, m, v)"
+    _, ref_m, ref_v = reference.adam_step(w, dw, m, v, 5, 0.01)
+    stale = "return the new moments, not the m and v passed in"
+    with assert_all() as check:
+        check(assert_close, got[1], ref_m, name="the m returned",
+              hints={stale: m, CORRECTED_STATE: ref_m / (1 - 0.9 ** 5)})
+        check(assert_close, got[2], ref_v, name="the v returned",
+              hints={stale: v, CORRECTED_STATE: ref_v / (1 - 0.999 ** 5)})
+
+
+@pytest.mark.points(2)
+def test_adam_minimises_a_bowl(submission, rng, measured):
+    loss, grad, w = bowl(rng, 5)
+    start, m, v = loss(w), np.zeros(5), np.zeros(5)
+    for t in range(1, 301):
+        got = submission.adam_step(w, grad(w), m, v, t, 0.05)
+        assert isinstance(got, tuple) and len(got) == 3, "adam_step must return (w, m, v)"
+        w, m, v = got
+        assert_shape(w, (5,), name="w")
+    final = measured.record("loss after 300 steps", loss(w))
+    assert final < 1e-6 * start, f"300 Adam steps (lr = 0.05) took the loss of a quadratic bowl from " \
+                                 f"{start:.3g} to {final:.3g} only; they should get below {1e-6 * start:.3g}"
 
 
 @pytest.mark.points(1)

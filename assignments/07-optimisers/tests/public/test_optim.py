@@ -1,13 +1,13 @@
 """Public tests for the optimisers assignment: run them with `grader check optimisers`.
 
-Update rules are compared with values worked out by hand; dropout with the properties it must have;
-fit_ridge with the closed-form ridge solution it should converge to.
+Update rules (SGD, momentum, AdaGrad, Adam) are compared with values worked out by hand; dropout with the
+properties it must have; fit_ridge with the closed-form ridge solution it should converge to.
 """
 
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import assert_all, assert_close, assert_shape
 from grader.judge.gradcheck import check_gradient
 
 W = np.array([1.0, -2.0, 0.5])
@@ -28,6 +28,48 @@ def test_momentum_two_steps(submission):
     w, v = submission.momentum_step(w, np.array([0.2, -0.4, 0.0]), v, 0.1, 0.9)
     assert_close(v, np.array([-0.065, -0.005, 0.09]), name="v after step 2")
     assert_close(w, np.array([0.885, -2.055, 0.69]), name="w after step 2")
+
+
+@pytest.mark.points(3)
+def test_adagrad_two_steps(submission):
+    # Step 1: cache = 0 + DW ** 2 = [0.25, 0.25, 1]; w moves by 0.1 * DW / sqrt(cache) = 0.1 * [1, 1, -1].
+    # Step 2 with dw = [1.2, 0, 0.75]: cache = [1.69, 0.25, 1.5625], whose roots are [1.3, 0.5, 1.25], so
+    # w moves by 0.1 * [1.2 / 1.3, 0, 0.75 / 1.25] = [0.0923077, 0, 0.06]. (eps = 1e-8 changes nothing here.)
+    squares = "the cache adds up squared gradients: cache = cache + dw ** 2"
+    with np.errstate(invalid="ignore"):
+        unsquared = W - 0.1 * DW / np.sqrt(DW)  # NaN where a gradient is negative
+    w, cache = submission.adagrad_step(W, DW, np.zeros(3), 0.1)
+    with assert_all() as check:
+        check(assert_close, cache, np.array([0.25, 0.25, 1.0]), name="cache after step 1", hints={squares: DW})
+        check(assert_close, w, np.array([0.9, -2.1, 0.6]), name="w after step 1", hints={squares: unsquared})
+    w, cache = submission.adagrad_step(w, np.array([1.2, 0.0, 0.75]), cache, 0.1)
+    with assert_all() as check:
+        check(assert_close, cache, np.array([1.69, 0.25, 1.5625]), name="cache after step 2")
+        check(assert_close, w, np.array([0.80769231, -2.1, 0.54]), name="w after step 2", hints={
+            "divide by the root of the new cache (add dw ** 2 first)": np.array([0.66, -2.1, 0.525])})
+
+
+@pytest.mark.points(3)
+def test_adam_two_steps(submission):
+    # Step 1 (t = 1): m = 0.1 * DW = [0.05, 0.05, -0.1], v = 0.001 * DW ** 2 = [0.00025, 0.00025, 0.001];
+    # bias-corrected m_hat = m / (1 - 0.9) = DW and v_hat = v / (1 - 0.999) = DW ** 2, so the first step
+    # is lr * DW / |DW| = 0.1 * sign(DW) for every weight, whatever the size of its gradient.
+    # Step 2 (t = 2) with dw = [0.2, -0.4, 0]: m = [0.065, 0.005, -0.09], v = [0.00028975, 0.00040975,
+    # 0.000999]; m_hat = m / 0.19, v_hat = v / 0.001999, w moves by 0.1 * m_hat / sqrt(v_hat).
+    w, m, v = submission.adam_step(W, DW, np.zeros(3), np.zeros(3), 1, 0.1)
+    with assert_all() as check:
+        check(assert_close, m, np.array([0.05, 0.05, -0.1]), name="m after step 1")
+        check(assert_close, v, np.array([0.00025, 0.00025, 0.001]), name="v after step 1")
+        check(assert_close, w, np.array([0.9, -2.1, 0.6]), name="w after step 1", hints={
+            "divide m by (1 - beta1 ** t) and v by (1 - beta2 ** t) before the step (bias correction)":
+                W - 0.1 * np.sqrt(10) * np.sign(DW),
+            "t is the number of this step, 1 on the first: correct with beta ** t, not beta ** (t + 1)":
+                W - 0.1 * (0.1 / 0.19) / np.sqrt(0.001 / 0.001999) * np.sign(DW)})
+    w, m, v = submission.adam_step(w, np.array([0.2, -0.4, 0.0]), m, v, 2, 0.1)
+    with assert_all() as check:
+        check(assert_close, m, np.array([0.065, 0.005, -0.09]), name="m after step 2")
+        check(assert_close, v, np.array([0.00028975, 0.00040975, 0.000999]), name="v after step 2")
+        check(assert_close, w, np.array([0.81014248, -2.1058125, 0.66700582]), name="w after step 2")
 
 
 @pytest.mark.points(2)
