@@ -26,7 +26,7 @@ LATE_POLICIES = ("none", "percent_per_day", "cutoff")
 SERVICE_KEYS = {"forge", "clone_url", "forge_api", "public_url", "database", "roster", "secret_env",
                 "instructor_token_env", "forge_token_env", "sandbox", "workers", "max_body_kb",
                 "pass_percent", "keep", "status_retry_seconds", "status_retry_max_seconds", "work_dir",
-                "max_upload_kb", "sqlite_synchronous", "warm"}
+                "max_upload_kb", "sqlite_synchronous", "warm", "overrides"}
 ROSTER_COLUMNS = ("student", "name", "repository")
 
 
@@ -86,6 +86,7 @@ class ServiceConfig:
     late: LatePolicy
     sqlite_synchronous: str = "normal"             # "full": fsync every commit (see store.make_engine)
     warm: int = 0                                  # docker: warm containers per active step (sandbox.warm)
+    overrides: Path | None = None                  # the instructor's overrides CSV (grader.interop.lms)
 
     def student_for(self, repository: str) -> list[Student]:
         """Roster rows for a repository (names compared case-insensitively, as the forges do)."""
@@ -151,7 +152,29 @@ def load_config(path: Path, *, course: Path, environ: dict[str, str] | None = No
         roster=roster, deadlines=deadlines, late=_late(data.get("late", {}), path),
         sqlite_synchronous=_choice(service.get("sqlite_synchronous", "normal"), ("normal", "full"),
                                    f"{path}: [service] sqlite_synchronous"),
-        warm=int(service.get("warm", service.get("workers", 1))))
+        warm=int(service.get("warm", service.get("workers", 1))),
+        overrides=_overrides(here, service.get("overrides"), roster, deadlines, path))
+
+
+def _overrides(here: Path, name: str | None, roster: tuple[Student, ...], deadlines: dict, path: Path) -> Path | None:
+    """The overrides file, checked now (every row names a roster student and a configured assignment),
+    so a typo stops the service at its start rather than hiding a grade; the gradebook reads it anew."""
+    if not name:
+        return None
+    from grader.errors import GraderError
+    from grader.interop.lms import load_overrides
+
+    file = here / name
+    try:
+        rows = load_overrides(file)
+    except GraderError as exc:
+        raise SpecError(f"{path}: [service] overrides: {exc}") from None
+    students = {s.id for s in roster}
+    for row in rows:
+        if row.student not in students or row.assignment not in deadlines:
+            raise SpecError(f"{row.where}: no student {row.student!r} in the roster or no assignment "
+                            f"{row.assignment!r} in {path}; check the spelling")
+    return file
 
 
 def _required(table: dict, key: str, path: Path) -> str:

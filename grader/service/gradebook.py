@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import GraderError, SpecError
-from grader.interop.lms import Deadlines
+from grader.interop.lms import Deadlines, load_overrides
+from grader.report.views.gradebook import Override
 from grader.service.config import ServiceConfig, _deadlines, _late
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,6 +32,7 @@ class Cell:
     points: float | None = None            # its score after the late policy
     late: bool = False
     jobs: list[dict] = field(default_factory=list)   # every push, newest first
+    override: Override | None = None       # the instructor's decision, applied after the late policy
 
     @property
     def latest_state(self) -> str:
@@ -49,6 +51,13 @@ def gradebook(config: ServiceConfig, jobs: list[dict]) -> dict[str, dict[str, Ce
         better = cell.counted is None or (config.keep == "best" and points > (cell.points or 0.0))
         if better:
             cell.counted, cell.points, cell.late = job, points, job["late_seconds"] > 0
+    for override in load_overrides(config.overrides) if config.overrides else ():
+        cell = table.setdefault(override.student, {}).setdefault(override.assignment, Cell())
+        cell.override = override
+        if override.points is not None:
+            cell.points = override.points
+        elif cell.points is not None:  # extra credit is added to a grade; without one there is none yet
+            cell.points += override.extra_credit or 0.0
     return table
 
 
@@ -81,16 +90,17 @@ def to_csv(config: ServiceConfig, jobs: list[dict]) -> str:
     names = {s.id: s.name for s in config.roster}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "name", *assignments, "late", "total"])
+    writer.writerow(["student", "name", *assignments, "late", "total", "overrides"])
     writer.writerow(["(max points)", "", *[_number(tops.get(a)) for a in assignments], "",
-                     _number(sum(tops.get(a, 0.0) for a in assignments))])
+                     _number(sum(tops.get(a, 0.0) for a in assignments)), ""])
     for student in sorted(table):
         cells = [table[student].get(a) for a in assignments]
         points = [c.points for c in cells if c is not None and c.points is not None]
         late = [a for a, c in zip(assignments, cells) if c is not None and c.late]
+        decided = "; ".join(f"{a}: {c.override.reason}" for a, c in zip(assignments, cells) if c and c.override)
         writer.writerow([_defuse(student), _defuse(names.get(student, "")),
                          *[_number(c.points if c else None) for c in cells], " ".join(late),
-                         _number(sum(points)) if points else ""])
+                         _number(sum(points)) if points else "", _defuse(decided)])
     return out.getvalue()
 
 

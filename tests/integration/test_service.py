@@ -351,9 +351,9 @@ def test_gradebook_in_chromium_and_as_csv(world, tmp_path):
     assert service.get("/gradebook.csv")[0] == 401
     status, text = service.get("/gradebook.csv", token=True)
     lines = text.decode().splitlines()
-    assert lines[0] == f"student,name,{SLUG},{LATE_SLUG},late,total"
+    assert lines[0] == f"student,name,{SLUG},{LATE_SLUG},late,total,overrides"
     assert lines[1].startswith("(max points),,38,")
-    assert "alice,Alice A.,38,,,38" in lines and "carol,Carol C.,18,,,18" in lines
+    assert "alice,Alice A.,38,,,38," in lines and "carol,Carol C.,18,,,18," in lines
 
 
 @SLOW
@@ -822,8 +822,43 @@ def test_the_gradebook_counts_the_best_or_last_push_with_the_late_policy(tmp_pat
     cutoff = gradebook(dataclasses.replace(config, keep="best", late=LatePolicy("cutoff")), jobs)["alice"][SLUG]
     assert (cutoff.counted["id"], cutoff.points) == (1, 30.0)
     lines = to_csv(dataclasses.replace(late, keep="best"), jobs).splitlines()
-    assert lines[:3] == [f"student,name,{SLUG},late,total", "(max points),,38,,38", f"alice,Alice,34.2,{SLUG},34.2"]
-    assert to_csv(config, []).splitlines()[2] == "alice,Alice,,,"   # no grade: empty, never 0
+    assert lines[:3] == [f"student,name,{SLUG},late,total,overrides", "(max points),,38,,38,",
+                         f"alice,Alice,34.2,{SLUG},34.2,"]
+    assert to_csv(config, []).splitlines()[2] == "alice,Alice,,,,"   # no grade: empty, never 0
+
+
+def test_overrides_replace_or_add_to_the_counted_grade_and_say_why(tmp_path):
+    """[service] overrides: the instructor's CSV (as `grader report gradebook --overrides` reads it),
+    applied in the gradebook after the late policy, never to a report; a row naming no roster student
+    or no configured assignment stops the service at its start."""
+    from grader.service.gradebook import gradebook, to_csv
+
+    roster = "student,name,repository\nalice,Alice,course/alice\nbob,Bob,course/bob\ncarol,Carol,course/carol\n"
+    (tmp_path / "overrides.csv").write_text(
+        "student,assignment,points,extra_credit,reason\n"
+        f"alice,{SLUG},,2,found a bug in the tests\nbob,{SLUG},35,,graded by hand: the grader timed out\n"
+        f"carol,{SLUG},,3,extra credit without a grade yet\n")
+    config = load_config(write_course(tmp_path, 'overrides = "overrides.csv"', roster=roster), course=COURSE,
+                         environ=ENV)
+    row = dict(assignment=SLUG, max_score=38.0, state="done", late_seconds=0.0)
+    jobs = [{**row, "id": 1, "received_at": 1.0, "student": "alice", "score": 30.0},
+            {**row, "id": 2, "received_at": 2.0, "student": "bob", "score": None}]   # an infra_error
+    table = gradebook(config, jobs)
+    assert [table[s][SLUG].points for s in ("alice", "bob", "carol")] == [32.0, 35.0, None]
+    assert table["bob"][SLUG].override.reason == "graded by hand: the grader timed out"
+    lines = to_csv(config, jobs).splitlines()
+    assert f"alice,Alice,32,,32,{SLUG}: found a bug in the tests" in lines
+    assert f"bob,Bob,35,,35,{SLUG}: graded by hand: the grader timed out" in lines
+    assert f"carol,Carol,,,,{SLUG}: extra credit without a grade yet" in lines
+    from grader.service.app import TEMPLATES, _when
+
+    page = TEMPLATES.get_template("gradebook.html").render(table=table, assignments=[SLUG], tops={SLUG: 38.0},
+                                                           names={}, jobs=[], config=config, when=_when)
+    bob = page.split('data-student="bob"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-points="35"' in bob and "override: graded by hand: the grader timed out" in bob
+    (tmp_path / "overrides.csv").write_text(f"student,assignment,points,extra_credit,reason\ndave,{SLUG},1,,typo\n")
+    with pytest.raises(SpecError, match=r"overrides.csv:2: no student 'dave' in the roster"):
+        load_config(tmp_path / "course.toml", course=COURSE, environ=ENV)
 
 
 def test_a_roster_assignment_column_ties_a_repository_to_one_assignment(tmp_path):
