@@ -1,8 +1,9 @@
 """Does grading on a Dask cluster give the very reports that `-j 2` gives, even when a worker dies?
 
-Real processes on 127.0.0.1: a `dask scheduler` and `grader worker`s (which exec `dask worker`). One
-step's examples keep it short (the engine is what is tested here, not the steps). Reports are compared
-whole, less what is measured (timings, each test's duration).
+Real processes on 127.0.0.1: a `dask scheduler` and `grader worker`s (which exec `dask worker`). Every
+example of every step goes through `grader examples --cluster` once; the fault tests (a killed worker,
+a lost scheduler, Ctrl-C) use 01's examples, which are quick. Reports are compared whole, less what is
+measured (timings, each test's duration).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from grader.ingest.workspace import submission_name
 from grader.pipeline.executors import DaskExecutor
 from grader.report.write import read_report
 from grader.spec import find_assignment
-from tests.conftest import COURSE, quickest_mistakes, reports_by_case
+from tests.conftest import COURSE
 
 distributed = pytest.importorskip("distributed", reason="distributed is a declared dependency")
 STEP = "01-numpy-basics"
@@ -124,22 +125,47 @@ def test_cluster_reports_equal_threads_reports(spec, cluster, threads_reports, t
 
 
 @pytest.mark.slow
-def test_every_step_grades_on_the_cluster_as_with_threads(cluster, local_example_reports, tmp_path):
-    """Each step of the course, graded by the workers: its starter and its quickest example mistake (by
-    the -j 2 report's own time) give the -j 2 reports. Torch steps included: a worker's runner finds
-    torch exactly as the local sandbox does. The quickest mistake keeps 16 steps under a minute; the
-    whole of 01's examples are compared above."""
+def test_every_steps_examples_through_the_cluster_option_equal_the_j2_reports(cluster, local_example_reports,
+                                                                             tmp_path):
+    """`grader examples <every step> --cluster ADDRESS`: all of the course's example submissions (every
+    reference, starter and mistake of the 16 steps, torch included: a worker's runner finds torch as the
+    local sandbox does) graded by the two workers, each report the -j 2 report of the same submission
+    (less its name: -j 2 names the reference after its folder)."""
     from grader.spec import find_assignments
 
-    with DaskExecutor(cluster.address) as executor:
-        for step in find_assignments(COURSE):
-            cases, reports = local_example_reports(step)
-            expected = reports_by_case(cases, reports)
-            picked = [c for c in cases if c.name == "starter"] + quickest_mistakes(cases, expected, 1)
-            graded = grade_batch(step, [c.path for c in picked], tmp_path / step.id, sandbox="local",
-                                 progress=None, executor=executor)
-            for case, report in zip(picked, graded.values()):
-                assert comparable(report) == comparable(expected[case.name]), (step.id, case.name)
+    steps = find_assignments(COURSE)
+    proc = subprocess.run([*GRADER, "--course", str(COURSE), "examples", *[s.id for s in steps], "--out",
+                           str(tmp_path), "--sandbox", "local", "--cluster", cluster.address],
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "grading on the Dask cluster" in proc.stderr
+    graded = 0
+    for step in steps:
+        cases, reports = local_example_reports(step)
+        for case, expected in zip(cases, reports.values()):
+            got, want = _unnamed(read_report(tmp_path / step.id / f"{case.name}.json")), _unnamed(expected)
+            assert got == want, (step.id, case.name, {k: (got.get(k), want.get(k)) for k in {*got, *want}
+                                                      if got.get(k) != want.get(k)})
+            graded += 1
+    assert graded == sum(len(cases_for(step)) for step in steps)
+
+
+def _unnamed(report: dict) -> dict:
+    return {k: v for k, v in comparable(report).items() if k != "submission"}
+
+
+@pytest.mark.slow
+def test_the_cluster_can_be_named_by_the_environment(spec, cluster, threads_reports, tmp_path):
+    """GRADER_CLUSTER in place of --cluster: the same cluster, the same report."""
+    cases, expected = threads_reports
+    starter = next(c for c in cases if c.name == "starter")
+    proc = subprocess.run([*GRADER, "--course", str(COURSE), "grade", STEP, str(starter.path), "--out",
+                           str(tmp_path), "--sandbox", "local"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "GRADER_CLUSTER": cluster.address})
+    assert proc.returncode == 0, proc.stderr
+    assert "grading on the Dask cluster" in proc.stderr
+    name = submission_name(starter.path)
+    assert comparable(read_report(tmp_path / f"{name}.json")) == comparable(expected[name])
 
 
 @pytest.mark.slow
