@@ -453,7 +453,7 @@ def test_a_payload_naming_another_students_repository_grades_nothing_for_anyone(
     page = service.get(f"/feedback/{job['link']}")[1]
     assert b"This push was not graded" in page and b"Score" not in page
     lines = service.get("/gradebook.csv", token=True)[1].decode().splitlines()
-    assert "bob,Bob B.,0,,,0" in lines
+    assert "bob,Bob B.,0,,,0," in lines
 
 
 @SLOW
@@ -468,7 +468,7 @@ def test_branches_map_to_assignments_and_late_pushes_are_flagged(world):
     job = next(j for j in jobs if j["commit_sha"] == sha)
     assert job["assignment"] == LATE_SLUG and job["late_seconds"] > 3000 and job["score"] == 66
     lines = service.get("/gradebook.csv", token=True)[1].decode().splitlines()
-    assert f"alice,Alice A.,38,59.4,{LATE_SLUG},97.4" in lines   # 10% per started day, in the gradebook only
+    assert f"alice,Alice A.,38,59.4,{LATE_SLUG},97.4," in lines   # 10% per started day, in the gradebook only
     assert b"66 / 66 points" in service.get(f"/gradebook/jobs/{job['id']}", token=True)[1]   # report unchanged
 
 
