@@ -530,8 +530,13 @@ class DockerBackend:
         except (InfrastructureError, OSError):
             self._discard(warm)
             return None
-        process.channel.send(self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
-                             deadline=time.monotonic() + 30)
+        try:
+            process.channel.send(self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
+                                 deadline=time.monotonic() + 30)
+        except (wire.WireError, OSError):  # its runner died while it waited: closed here, a cold start follows
+            process.close()
+            self._discard(warm)
+            return None
         self.warm_runners += 1
         self._slots.append(Path(warm["slot"]))
         return process
