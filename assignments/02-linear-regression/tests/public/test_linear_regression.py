@@ -42,12 +42,13 @@ COST_AT_CHECK = 4.94853149256  # cost(Xr, yr, w, b) at the inputs above
 
 
 @pytest.mark.points(3)
-def test_gradient_descent_lowers_the_cost(submission, rng):
+def test_gradient_descent_lowers_the_cost(submission, rng, measured):
     Xr = rng.normal(size=(50, 2))
     yr = Xr @ np.array([2.0, -1.0]) + 0.5
     w, b, history = submission.gradient_descent(Xr, yr, 0.1, 200)
     assert history.shape == (201,), f"history has shape {history.shape}, expected (201,): the cost before " \
                                     "each step and after the last"
+    measured.record("cost after 200 steps", history[-1])
     assert np.all(np.diff(history) <= 1e-12), "the cost went up during gradient descent"
     assert_close(w, np.array([2.0, -1.0]), name="w after 200 steps", rtol=1e-3, atol=1e-3)
 
