@@ -67,3 +67,131 @@ def train_xor(seed):
     """
     # TODO: initialise params with np.random.default_rng(seed), then run gradient descent with two_layer_loss.
     raise NotImplementedError
+
+
+# Part 2: the same layers as objects. Each layer keeps, during forward, what its backward will need (its
+# cache), so a network only has to call forward on every layer in order and backward in reverse order.
+
+
+class Affine:
+    """A fully connected layer as an object: out = x @ W + b.
+
+    W: (D, M), b: (M,) float64, kept as given (training updates them in place).
+    forward keeps its input in self.x; backward puts the parameter gradients in self.dW (D, M) and
+    self.db (M,), replacing those of the previous backward.
+    """
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.x = None  # the cache: the input of the last forward
+        self.dW, self.db = np.zeros_like(W), np.zeros_like(b)
+
+    def forward(self, x):
+        """x: (N, D). Keeps x for backward and returns out (N, M), using affine_forward."""
+        # TODO: keep x in self.x, then return affine_forward of x and the layer's W and b.
+        raise NotImplementedError
+
+    def backward(self, dout):
+        """dout: (N, M), the gradient of the loss with respect to the last forward's output.
+
+        Sets self.dW and self.db (using affine_backward and the cached input) and returns dx (N, D).
+        """
+        # TODO: call affine_backward with the cached input, store dW and db on the layer, return dx.
+        raise NotImplementedError
+
+
+class ReLU:
+    """ReLU as an object, with no parameters: forward keeps its input in self.x for backward."""
+
+    def __init__(self):
+        self.x = None
+
+    def forward(self, x):
+        """Keeps x and returns relu_forward(x), shaped like x."""
+        # TODO: keep x in self.x and return relu_forward(x).
+        raise NotImplementedError
+
+    def backward(self, dout):
+        """dout shaped like the last forward's x. Returns dx, using relu_backward and the cached input."""
+        # TODO: return relu_backward of dout and the cached input.
+        raise NotImplementedError
+
+
+class SoftmaxLoss:
+    """The softmax cross-entropy loss as the last layer: forward takes the labels too and returns the loss."""
+
+    def __init__(self):
+        self.dscores = None  # the cache: softmax_loss computes the gradient along with the loss
+
+    def forward(self, scores, y):
+        """scores: (N, C), y: (N,) integer labels. Returns the mean loss (a float), keeping dscores."""
+        # TODO: compute softmax_loss, keep its dscores on the layer, return the loss.
+        raise NotImplementedError
+
+    def backward(self, dout=1.0):
+        """dout: the gradient of the final objective with respect to the loss (1.0 when the loss is the
+        objective). Returns dscores (N, C) times dout."""
+        # TODO: return the kept dscores times dout.
+        raise NotImplementedError
+
+
+class Sequential:
+    """A network: layers (Affine and ReLU objects) applied in order, then a SoftmaxLoss.
+
+    params and grads are dicts W1, b1, W2, b2, ... numbered by the Affine layers in order; params holds
+    the layers' own arrays (not copies), so `params[k] -= lr * grads[k]` trains the network.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        self.loss_layer = SoftmaxLoss()
+
+    def forward(self, X):
+        """X: (N, D). Returns the scores (N, C) of the last layer, every layer keeping its cache."""
+        # TODO: pass X through every layer's forward, in order; return the last output.
+        raise NotImplementedError
+
+    def loss(self, X, y):
+        """X: (N, D), y: (N,) integer labels. Returns the loss (a float) after a forward pass through the
+        layers and the loss layer and a backward pass, which leaves every Affine layer's dW and db set."""
+        # TODO: forward through the layers and self.loss_layer, then backward from the loss layer through the
+        # layers in reverse order; return the loss.
+        raise NotImplementedError
+
+    def predict(self, X):
+        """X: (N, D). Returns the predicted labels (N,) of integer dtype: the highest score of each row."""
+        # TODO: return the index of the highest score of each row.
+        raise NotImplementedError
+
+    @property
+    def params(self):
+        affines = [layer for layer in self.layers if isinstance(layer, Affine)]
+        return {f"{name}{i}": getattr(layer, name) for i, layer in enumerate(affines, 1) for name in ("W", "b")}
+
+    @property
+    def grads(self):
+        affines = [layer for layer in self.layers if isinstance(layer, Affine)]
+        return {f"{name}{i}": getattr(layer, "d" + name) for i, layer in enumerate(affines, 1)
+                for name in ("W", "b")}
+
+
+def build_mlp(sizes, seed):
+    """A Sequential of Affine layers with a ReLU after every one but the last.
+
+    sizes: [D, H1, ..., C], the width of the input, of each hidden layer and of the output. Weights come
+    from np.random.default_rng(seed) (a scale of your choice, e.g. sqrt(2 / fan_in)), biases start at 0.
+    Returns the network; its params are W1 (D, H1), b1 (H1,), ..., each layer with its own ReLU object.
+    """
+    # TODO: one Affine layer per pair of consecutive sizes, a new ReLU() after each but the last.
+    raise NotImplementedError
+
+
+def train_net(X, y, seed):
+    """Train a network from build_mlp on a classification data set with gradient descent.
+
+    X: (N, D) float64 points, y: (N,) integer labels in [0, C), C = y.max() + 1. The hidden sizes,
+    the learning rate and the number of steps are yours; a couple of seconds of training at most.
+    Returns (net, losses): the trained Sequential and the list of the losses of its training steps.
+    """
+    # TODO: build a net, then repeat: loss, then params[k] -= lr * grads[k]; return (net, losses).
+    raise NotImplementedError

@@ -2,14 +2,16 @@
 
 Gradients are checked against numerical gradients of your own forward functions, after your forward
 value at the same inputs has been checked against the right one (stated in each test): a wrong forward
-pass is blamed on the forward pass, never on the gradient.
+pass is blamed on the forward pass, never on the gradient. The layer objects of part 2 are checked the
+same way, through their forward and backward methods; your network's loss is also recomputed here with
+plain numpy from its own params.
 """
 
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_all, assert_close, assert_params, assert_shape
-from grader.judge.gradcheck import check_gradient, partial
+from grader.judge.checks import assert_accuracy, assert_all, assert_close, assert_params, assert_shape
+from grader.judge.gradcheck import assert_gradient, check_gradient, numeric_gradient, partial
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -90,12 +92,142 @@ def test_two_layer_gradients(submission):
 
 
 @pytest.mark.points(3)
-def test_train_xor(submission):
+def test_train_xor(submission, measured):
     params = assert_params(submission.train_xor(0), XOR_PARAMS, "train_xor's params")
     hidden = relu(XOR_X @ params["W1"] + params["b1"])
-    predicted = (hidden @ params["W2"] + params["b2"]).argmax(axis=1)
+    scores = hidden @ params["W2"] + params["b2"]
+    measured.record("final loss on XOR", mean_cross_entropy(scores, XOR_Y))
+    predicted = scores.argmax(axis=1)
     assert np.array_equal(predicted, XOR_Y), f"the trained net predicts {predicted.tolist()} for XOR, " \
                                              f"expected {XOR_Y.tolist()}"
+
+
+# -- part 2: layers as objects -------------------------------------------------------------------
+
+
+@pytest.mark.points(3)
+def test_affine_layer(submission):
+    rng = np.random.default_rng(55)
+    x, W, b = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=5)
+    dout = rng.normal(size=(4, 5))
+    layer = submission.Affine(W, b)
+    layer.forward(x)
+    dx = layer.backward(dout)
+    forwards = {"dx": lambda v: submission.Affine(W, b).forward(v),
+                "layer.dW": lambda v: submission.Affine(v, b).forward(x),
+                "layer.db": lambda v: submission.Affine(W, v).forward(x)}
+    with assert_all() as check:
+        for name, grad, at in (("dx", dx, x), ("layer.dW", layer.dW, W), ("layer.db", layer.db, b)):
+            check(check_gradient, grad, forwards[name], at, name, upstream=dout,
+                  expected_value=3.70002093257, what="Affine(W, b).forward(x)")
+
+
+@pytest.mark.points(2)
+def test_relu_layer(submission):
+    rng = np.random.default_rng(56)
+    x, dout = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    layer = submission.ReLU()
+    layer.forward(x)
+    dx = layer.backward(dout)
+    check_gradient(dx, lambda v: submission.ReLU().forward(v), x, "dx", upstream=dout,
+                   expected_value=3.89592105659, what="ReLU().forward(x)")
+
+
+@pytest.mark.points(2)
+def test_softmax_loss_layer(submission):
+    rng = np.random.default_rng(57)
+    scores, y = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
+    layer = submission.SoftmaxLoss()
+    layer.forward(scores, y)
+    dscores = layer.backward()
+    check_gradient(dscores, lambda v: submission.SoftmaxLoss().forward(v, y), scores, "backward()",
+                   expected_value=1.85656255551, what="SoftmaxLoss().forward(scores, y)", batch_size=6)
+    assert_close(layer.backward(2.0), 2 * np.asarray(dscores), name="backward(2.0), which must be 2 * backward()")
+
+
+def student_net(submission, params):
+    """affine -> ReLU -> affine built from your classes, with the test's weights."""
+    return submission.Sequential([submission.Affine(params["W1"], params["b1"]), submission.ReLU(),
+                                  submission.Affine(params["W2"], params["b2"])])
+
+
+@pytest.mark.points(3)
+def test_sequential_gradients(submission):
+    rng = np.random.default_rng(58)
+    params = {"W1": rng.normal(size=(3, 6)), "b1": rng.normal(size=6),
+              "W2": rng.normal(size=(6, 4)), "b2": rng.normal(size=4)}
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 4, size=5)
+    net = student_net(submission, params)
+    net.loss(X, y)
+    grads = net.grads
+    assert isinstance(grads, dict), "net.grads must be a dict with the keys W1, b1, W2, b2"
+    with assert_all() as check:
+        for key in ("W1", "b1", "W2", "b2"):
+            check(check_gradient, grads.get(key), lambda v, k=key: student_net(submission, {**params, k: v}).loss(X, y),
+                  params[key], f"grads['{key}']", expected_value=1.99774030645, what="net.loss(X, y)",
+                  batch_size=5)
+
+
+# The contract of build_mlp([3, 8, 7, 4], seed)'s params.
+MLP_PARAMS = {"W1": (3, 8), "b1": (8,), "W2": (8, 7), "b2": (7,), "W3": (7, 4), "b3": (4,)}
+
+
+@pytest.mark.points(2)
+def test_build_mlp(submission):
+    net = submission.build_mlp([3, 8, 7, 4], 0)
+    params = assert_params(net.params, MLP_PARAMS, "build_mlp([3, 8, 7, 4], 0).params")
+    for key in ("W1", "W2", "W3"):
+        assert np.ptp(params[key]) > 0, f"{key} is constant: start from random weights"
+    rng = np.random.default_rng(59)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6)
+    assert_close(net.loss(X, y), mean_cross_entropy(mlp_scores(params, X), y), name="net.loss(X, y)",
+                 dtype=None)
+    grads = net.grads
+    assert isinstance(grads, dict), "net.grads must be a dict with the keys of net.params"
+    with assert_all() as check:
+        for key in MLP_PARAMS:
+            numeric = numeric_gradient(lambda v, k=key: mean_cross_entropy(mlp_scores({**params, k: v}, X), y),
+                                       params[key])
+            check(assert_gradient, grads.get(key), numeric, f"grads['{key}']")
+
+
+@pytest.mark.points(2)
+def test_train_net(submission, figures, measured):
+    rng = np.random.default_rng(60)
+    X, y = spiral(rng, 300)
+    result = submission.train_net(X, y, 0)
+    assert isinstance(result, tuple) and len(result) == 2, "train_net must return (net, losses)"
+    net, losses = result
+    figures.curve("training loss of train_net on the spiral", {"yours": losses}, x_label="step", y_label="loss")
+    test_X, test_y = spiral(rng, 1000)
+    predicted = net.predict(test_X)
+    assert_shape(predicted, (1000,), "net.predict(X)")
+    assert_accuracy(predicted, test_y, at_least=0.85, name="held-out spiral points",
+                    measured=measured)
+
+
+def spiral(rng, n, classes=3):
+    """n points of `classes` interleaved spiral arms in the plane, labels 0..classes-1."""
+    y = rng.integers(0, classes, size=n)
+    radius = rng.uniform(0.1, 1.0, size=n)
+    angle = y * 2 * np.pi / classes + 8.0 * radius + rng.normal(0, 0.3, size=n)
+    return np.c_[radius * np.cos(angle), radius * np.sin(angle)], y
+
+
+def mlp_scores(params, X):
+    """Affine layers W1/b1, W2/b2, ... with a ReLU between them, in numpy."""
+    count = len(params) // 2
+    for i in range(1, count + 1):
+        X = X @ params[f"W{i}"] + params[f"b{i}"]
+        if i < count:
+            X = relu(X)
+    return X
+
+
+def mean_cross_entropy(scores, y):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(y)), y].mean())
 
 
 def relu(x):
