@@ -1,6 +1,6 @@
 """Recurrent layers written by hand with numpy: a vanilla RNN (one step and a whole sequence, with
-backpropagation through time), one LSTM step, and a small RNN that learns to continue 1,2,3,4,3,2,1,...
-
+backpropagation through time), an LSTM (one step, and a whole sequence with its backpropagation), a
+small RNN that learns to continue 1,2,3,4,3,2,1,... and a small LSTM that remembers a sign through noise.
 All arrays are float64. N is the batch size, T the number of time steps, D the input features, H the
 hidden units and O the outputs. Backward functions take the forward inputs again (not a cache) and
 recompute what they need.
@@ -131,6 +131,50 @@ def lstm_step_backward(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b):
     ### END SOLUTION
 
 
+def lstm_forward(x, h0, Wx, Wh, b):
+    """Run the LSTM over a whole sequence, starting from the hidden state h0 and an empty cell state.
+
+    x: (N, T, D), h0: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,), the gates in the order i, f, o, g.
+    The cell state is not an argument: every sequence starts from c0 = 0, an empty memory (N, H).
+    Returns h: (N, T, H), the hidden state after every step (h[:, t] is computed from x[:, t]).
+    """
+    ### BEGIN SOLUTION
+    h, c = h0, np.zeros_like(h0)  # the memory starts empty; only h0 comes from the caller
+    steps = []
+    for t in range(x.shape[1]):
+        h, c = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        steps.append(h)
+    return np.stack(steps, axis=1)
+    ### END SOLUTION
+
+
+def lstm_backward(dh, x, h0, Wx, Wh, b):
+    """Backpropagation through time for lstm_forward (which starts from c0 = 0).
+
+    dh: (N, T, H), the gradient of the loss with respect to every hidden state lstm_forward returned.
+    Walking back from the last step, step t receives dh[:, t] plus the gradient its h_t sent into step
+    t + 1 (dh_prev of step t + 1), and on its cell c_t the gradient sent into step t + 1 (dc_prev).
+    Returns (dx, dh0, dWx, dWh, db) shaped like x, h0, Wx, Wh and b.
+    """
+    ### BEGIN SOLUTION
+    hs, cs = [h0], [np.zeros_like(h0)]  # hs[t], cs[t]: the states step t starts from
+    for t in range(x.shape[1]):
+        h, c = lstm_step_forward(x[:, t], hs[t], cs[t], Wx, Wh, b)
+        hs.append(h)
+        cs.append(c)
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dh_carried, dc_carried = np.zeros_like(h0), np.zeros_like(h0)  # what steps after t sent back
+    for t in reversed(range(x.shape[1])):
+        dx[:, t], dh_carried, dc_carried, dWx_t, dWh_t, db_t = lstm_step_backward(
+            dh[:, t] + dh_carried, dc_carried, x[:, t], hs[t], cs[t], Wx, Wh, b)
+        dWx += dWx_t  # shared weights: every step's gradient adds up
+        dWh += dWh_t
+        db += db_t
+    return dx, dh_carried, dWx, dWh, db
+    ### END SOLUTION
+
+
 def sequence_loss(params, x, y):
     """Mean squared error of an RNN with a linear read-out, and its gradients.
 
@@ -181,4 +225,75 @@ def train_sequence(seed):
             m_hat, v_hat = m / (1 - 0.9 ** step), v / (1 - 0.999 ** step)  # free: Adam's bias correction
             params[key] -= 0.05 * m_hat / (np.sqrt(v_hat) + 1e-8)  # free: learning rate and eps
     return params
+    ### END SOLUTION
+
+
+def memory_sequences(rng, n, steps):
+    """n sequences of the memory task that train_lstm learns, drawn with the numpy Generator rng.
+
+    Two input features. At step 0 the input is (s, 1): the sign s to remember, +1 or -1 with equal
+    chance, and a marker 1 that says "this is the one". At every later step it is (noise, 0), noise drawn
+    from a normal distribution N(0, 1): values as large as s that must not overwrite it.
+    Returns (x, y): x (n, steps, 2) and y (n, 1) holding s, both float64.
+    """
+    signs = rng.choice([-1.0, 1.0], size=n)
+    x = np.zeros((n, steps, 2))
+    x[:, 0, 0], x[:, 0, 1] = signs, 1.0
+    x[:, 1:, 0] = rng.normal(size=(n, steps - 1))
+    return x, signs[:, None]
+
+
+def lstm_last_step_loss(params, x, y):
+    """Mean squared error of an LSTM read out after its last step only, and its gradients.
+
+    params: Wx (D, 4H), Wh (H, 4H), b (4H,), Wy (H, O), by (O,). x: (N, T, D) inputs, y: (N, O) targets.
+    The LSTM starts from h0 = 0 (and c0 = 0); the prediction is h[:, -1] @ Wy + by, read off the state
+    after the last step. loss = mean over all N * O entries of (prediction - y) ** 2.
+    Returns (loss, grads): loss a float, grads a dict with the keys and shapes of params.
+    """
+    ### BEGIN SOLUTION
+    h0 = np.zeros((len(x), params["Wh"].shape[0]))
+    h = lstm_forward(x, h0, params["Wx"], params["Wh"], params["b"])
+    last = h[:, -1]
+    error = last @ params["Wy"] + params["by"] - y
+    dpred = 2.0 * error / error.size
+    dh = np.zeros_like(h)
+    dh[:, -1] = dpred @ params["Wy"].T  # the loss sees the last state only
+    _, _, dWx, dWh, db = lstm_backward(dh, x, h0, params["Wx"], params["Wh"], params["b"])
+    grads = {"Wx": dWx, "Wh": dWh, "b": db, "Wy": last.T @ dpred, "by": dpred.sum(axis=0)}
+    return float(np.mean(error ** 2)), grads
+    ### END SOLUTION
+
+
+def train_lstm(seed):
+    """Train an LSTM (D = 2 inputs, H hidden units of your choice, O = 1 output) to remember a sign.
+
+    The sequences are those of memory_sequences: the sign s comes at step 0, then noise. After the last
+    step the net must output s. The judge runs your weights on fresh sequences of 20 to 30 steps and
+    takes the sign of h[:, -1] @ Wy + by as the answer; at least 90% must be right.
+    Use np.random.default_rng(seed) for the initial weights and the training sequences, and
+    lstm_last_step_loss for the gradients.
+    Returns (params, losses): params Wx (2, 4H), Wh (H, 4H), b (4H,), Wy (H, 1), by (1,); losses a list
+    of floats, the training loss of every update in order.
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    hidden, steps, batch = 8, 25, 64  # free: hidden size, training length and batch size
+    params = {"Wx": rng.normal(0, 0.5, (2, 4 * hidden)),  # free: initialisation
+              "Wh": rng.normal(0, 0.5 / np.sqrt(hidden), (hidden, 4 * hidden)),  # free: initialisation
+              "b": np.zeros(4 * hidden), "Wy": rng.normal(0, 0.5, (hidden, 1)),  # free: initialisation
+              "by": np.zeros(1)}  # free: initialisation
+    params["b"][hidden:2 * hidden] = 3.0  # free: forget gates start open (f = 0.95), so memory lasts
+    moments = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
+    losses = []
+    for step in range(1, 151):  # free: number of Adam steps, a fresh batch each
+        x, y = memory_sequences(rng, batch, steps)
+        loss, grads = lstm_last_step_loss(params, x, y)
+        losses.append(loss)
+        for key, (m, v) in moments.items():
+            m[:] = 0.9 * m + 0.1 * grads[key]  # free: Adam's beta1
+            v[:] = 0.999 * v + 0.001 * grads[key] ** 2  # free: Adam's beta2
+            m_hat, v_hat = m / (1 - 0.9 ** step), v / (1 - 0.999 ** step)  # free: Adam's bias correction
+            params[key] -= 0.05 * m_hat / (np.sqrt(v_hat) + 1e-8)  # free: learning rate and eps
+    return params, losses
     ### END SOLUTION

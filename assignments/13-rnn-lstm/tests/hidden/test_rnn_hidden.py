@@ -1,13 +1,14 @@
 """Hidden tests for the RNN and LSTM: random shapes compared with the reference, gradient checks against
 numerical gradients of the reference's forward passes, edge cases of backpropagation through time, and
-the trained sequence model run on the judge's side from every position of the cycle."""
+the trained sequence model run on the judge's side from every position of the cycle, and the trained LSTM
+run on fresh sequences of the memory task."""
 
 from itertools import permutations
 
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_close, assert_shape
+from grader.judge.checks import CheckFailed, assert_accuracy, assert_close, assert_params, assert_shape
 from grader.judge.gradcheck import assert_gradient, numeric_gradient
 
 STEP_SHAPES = [(1, 1, 1), (3, 4, 5), (8, 10, 16), (2, 7, 3)]  # N, D, H
@@ -227,6 +228,7 @@ def test_lstm_step_backward_matches_reference(submission, reference, rng, n, d, 
     hints = lstm_order_slips(reference, dh_next, dc_next, *inputs)
     hints["dc_next reaches c_prev too: add it to the gradient flowing into c_next"] = \
         reference.lstm_step_backward(dh_next, 0 * dc_next, *inputs)
+    hints[FORGET_HINT] = forget_gate_slip(dh_next, dc_next, *inputs, reference=reference)
     assert_all(submission.lstm_step_backward(dh_next, dc_next, *inputs),
                reference.lstm_step_backward(dh_next, dc_next, *inputs),
                ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), hints)
@@ -243,6 +245,173 @@ def test_lstm_step_backward_numerical(submission, reference, rng):
     check_numerically(submission.lstm_step_backward(dh_next, dc_next, *inputs), inputs,
                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), both,
                       np.concatenate([dh_next, dc_next], axis=1))
+
+
+def forget_gate_slip(dh_next, dc_next, x, h_prev, c_prev, Wx, Wh, b, reference):
+    """lstm_step_backward with the forget gate's gradient taken against c_next instead of c_prev."""
+    i, f, o, g = reference.lstm_gates(x, h_prev, Wx, Wh, b)
+    c_next = f * c_prev + i * g
+    tanh_c = np.tanh(c_next)
+    dc = dc_next + dh_next * o * (1 - tanh_c ** 2)
+    da = np.concatenate([dc * g * i * (1 - i), dc * c_next * f * (1 - f), dh_next * tanh_c * o * (1 - o),
+                         dc * i * (1 - g ** 2)], axis=1)
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+# -- LSTM over a sequence ------------------------------------------------------------------------------
+FORGET_HINT = "the forget gate multiplies c_prev (c_next = f * c_prev + i * g): its gradient is dc * c_prev"
+CARRY_DC_HINT = ("the cell state c_t feeds step t + 1 too: carry dc_prev of step t + 1 back as the dc_next of "
+                 "step t, not zeros")
+SUM_HINT = "the weights are shared by every step: sum (+=) their gradients over all time steps"
+C0_HINT = "the cell state starts at zero (c0 = 0); only the hidden state starts from h0"
+
+
+def lstm_sequence(rng, n, t, d, h):
+    _, h0, _, Wx, Wh, b = lstm_weights(rng, n, d, h)
+    return rng.normal(size=(n, t, d)), h0, Wx, Wh, b
+
+
+def lstm_run(reference, x, h0, c0, Wx, Wh, b):
+    """Every step's (h, c) from the given start: lists of T + 1 states, the start first."""
+    hs, cs = [h0], [c0]
+    for t in range(x.shape[1]):
+        h, c = reference.lstm_step_forward(x[:, t], hs[-1], cs[-1], Wx, Wh, b)
+        hs.append(h)
+        cs.append(c)
+    return hs, cs
+
+
+def lstm_bptt(reference, dh, x, h0, Wx, Wh, b, carry_dc=True, accumulate=True, step_backward=None):
+    """Backpropagation through time written here from the reference's steps, with the familiar slips:
+    dc not carried back (carry_dc=False), weight gradients assigned instead of added (accumulate=False),
+    or another step's backward pass (step_backward)."""
+    step_backward = step_backward or reference.lstm_step_backward
+    hs, cs = lstm_run(reference, x, h0, np.zeros_like(h0), Wx, Wh, b)
+    dx = np.zeros_like(x)
+    dW = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+    dh_carried, dc_carried = np.zeros_like(h0), np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        dx[:, t], dh_carried, dc_next, *step = step_backward(
+            dh[:, t] + dh_carried, dc_carried, x[:, t], hs[t], cs[t], Wx, Wh, b)
+        dc_carried = dc_next if carry_dc else np.zeros_like(h0)
+        dW = [total + one for total, one in zip(dW, step)] if accumulate else step
+    return (dx, dh_carried, *dW)
+
+
+def lstm_bptt_slips(reference, dh, *inputs):
+    return {CARRY_DC_HINT: lstm_bptt(reference, dh, *inputs, carry_dc=False),
+            SUM_HINT: lstm_bptt(reference, dh, *inputs, accumulate=False),
+            FORGET_HINT + " (in lstm_step_backward)": lstm_bptt(
+                reference, dh, *inputs, step_backward=lambda *args: forget_gate_slip(*args, reference=reference))}
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("n,t,d,h", SEQUENCE_SHAPES)
+def test_lstm_forward_matches_reference(submission, reference, rng, n, t, d, h):
+    x, h0, Wx, Wh, b = lstm_sequence(rng, n, t, d, h)
+    assert_close(submission.lstm_forward(x, h0, Wx, Wh, b), reference.lstm_forward(x, h0, Wx, Wh, b), name="h",
+                 hints={C0_HINT: np.stack(lstm_run(reference, x, h0, h0, Wx, Wh, b)[0][1:], axis=1),
+                        "the first step starts from h0, not from zeros":
+                            reference.lstm_forward(x, np.zeros_like(h0), Wx, Wh, b)})
+
+
+@pytest.mark.points(1)
+def test_lstm_forward_single_step(submission, reference, rng):
+    x, h0, Wx, Wh, b = lstm_sequence(rng, 3, 1, 2, 4)
+    expected = reference.lstm_step_forward(x[:, 0], h0, np.zeros_like(h0), Wx, Wh, b)[0][:, None]
+    assert_close(submission.lstm_forward(x, h0, Wx, Wh, b), expected, name="h for a sequence of one step",
+                 hints={C0_HINT: reference.lstm_step_forward(x[:, 0], h0, h0, Wx, Wh, b)[0][:, None]})
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("n,t,d,h", SEQUENCE_SHAPES)
+def test_lstm_backward_matches_reference(submission, reference, rng, n, t, d, h):
+    inputs = lstm_sequence(rng, n, t, d, h)
+    dh = rng.normal(size=(n, t, h))
+    assert_all(submission.lstm_backward(dh, *inputs), reference.lstm_backward(dh, *inputs),
+               ("dx", "dh0", "dWx", "dWh", "db"), lstm_bptt_slips(reference, dh, *inputs))
+
+
+@pytest.mark.points(3)
+def test_lstm_backward_numerical(submission, reference, rng):
+    inputs = lstm_sequence(rng, 2, 5, 3, 3)
+    dh = rng.normal(size=(2, 5, 3))
+    check_numerically(submission.lstm_backward(dh, *inputs), inputs, ("dx", "dh0", "dWx", "dWh", "db"),
+                      reference.lstm_forward, dh)
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("where", ["last", "first"])
+def test_lstm_backward_upstream_at_one_step(submission, reference, rng, where):
+    """A loss on the last state only (what train_lstm uses) reaches every step, through c most of all; one
+    on the first reaches no later input."""
+    inputs = lstm_sequence(rng, 2, 8, 3, 4)
+    dh = np.zeros((2, 8, 4))
+    dh[:, -1 if where == "last" else 0] = rng.normal(size=(2, 4))
+    assert_all(submission.lstm_backward(dh, *inputs), reference.lstm_backward(dh, *inputs),
+               (f"dx (loss on the {where} state)", "dh0", "dWx", "dWh", "db"),
+               lstm_bptt_slips(reference, dh, *inputs))
+
+
+def lstm_params(rng, d, h, o):
+    return {"Wx": rng.normal(size=(d, 4 * h)) * 0.5, "Wh": rng.normal(size=(h, 4 * h)) * 0.5,
+            "b": rng.normal(size=4 * h) * 0.2, "Wy": rng.normal(size=(h, o)), "by": rng.normal(size=o)}
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("n,t,d,h,o", [(1, 1, 1, 1, 1), (4, 6, 2, 3, 1), (3, 5, 3, 4, 2)])
+def test_lstm_last_step_loss_matches_reference(submission, reference, rng, n, t, d, h, o):
+    params = lstm_params(rng, d, h, o)
+    x, y = rng.normal(size=(n, t, d)), rng.normal(size=(n, o))
+    loss, grads = submission.lstm_last_step_loss(params, x, y)
+    ref_loss, ref_grads = reference.lstm_last_step_loss(params, x, y)
+    assert_close(loss, ref_loss, name="loss", hints={"average the squared errors over all N * O entries":
+                                                      ref_loss * y.size})
+    assert isinstance(grads, dict), "lstm_last_step_loss must return (loss, grads) with grads a dict"
+    for key in params:
+        assert_close(grads.get(key), ref_grads[key], name=f"grads['{key}']",
+                     hints={"the loss is a mean over all N * O entries: its gradient carries 1 / (N O)":
+                            ref_grads[key] * y.size})
+
+
+@pytest.mark.points(2)
+def test_lstm_last_step_loss_numerical(submission, reference, rng):
+    params = lstm_params(rng, 2, 3, 2)
+    x, y = rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 2))
+    _, grads = submission.lstm_last_step_loss(params, x, y)
+    assert isinstance(grads, dict), "lstm_last_step_loss must return (loss, grads) with grads a dict"
+    for key in params:
+        numeric = numeric_gradient(lambda v, k=key: reference.lstm_last_step_loss({**params, k: v}, x, y)[0],
+                                   params[key])
+        assert_gradient(grads.get(key), numeric, f"grads['{key}']")
+
+
+@pytest.mark.points(4)
+@pytest.mark.call_seconds(10)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_train_lstm_remembers_the_sign(submission, reference, rng, figures, measured, seed):
+    result = submission.train_lstm(seed)
+    assert isinstance(result, tuple) and len(result) == 2, "train_lstm must return (params, losses)"
+    params, losses = result
+    figures.curve(f"training loss of train_lstm({seed}) at every update", {"yours": losses}, y_label="loss")
+    params = assert_params(params, {"Wx": (2, "4H"), "Wh": ("H", "4H"), "b": ("4H",), "Wy": ("H", 1),
+                                    "by": (1,)}, "train_lstm's params", max_elements=1_000_000)
+    hidden = params["Wh"].shape[0]
+    assert params["Wx"].shape[1] == 4 * hidden, "Wx needs 4H columns, the gates i, f, o, g of H units each"
+    answers, signs = [], []
+    for steps in (20, 25, 30):  # sequences drawn here, never seen by the submission
+        x, y = reference.memory_sequences(rng, 300, steps)
+        h = reference.lstm_forward(x, np.zeros((len(x), hidden)), params["Wx"], params["Wh"], params["b"])
+        answers.append((h[:, -1] @ params["Wy"] + params["by"])[:, 0])
+        signs.append(y[:, 0])
+    answers, signs = np.concatenate(answers), np.concatenate(signs)
+    measured.record("mean squared error on 900 fresh sequences", np.mean((answers - signs) ** 2))
+    try:  # the answer is the output's sign: 1 for +, 0 for -, and -1 (never right) for an output of 0
+        assert_accuracy(np.where(answers > 0, 1, np.where(answers < 0, 0, -1)), (signs > 0).astype(int),
+                        0.9, "the signs recalled after 20, 25 and 30 steps", measured=measured)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{failure} Hint: the sign lives in the cell state c; start the forget gates open "
+                          "(a positive forget-gate bias) and check that lstm_backward carries dc back") from None
 
 
 # -- sequence loss and training ------------------------------------------------------------------------
@@ -282,18 +451,22 @@ def test_sequence_loss_numerical(submission, reference, rng):
 @pytest.mark.points(4)
 @pytest.mark.call_seconds(30)
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_train_sequence_continues_the_cycle(submission, reference, seed):
+def test_train_sequence_continues_the_cycle(submission, reference, measured, seed):
     params = submission.train_sequence(seed)
     assert isinstance(params, dict), "train_sequence must return a dict of arrays"
     hidden = np.shape(params.get("Wh"))[:1] or (0,)
     for key, shape in {"Wx": (1, *hidden), "Wh": (*hidden, *hidden), "b": hidden, "Wy": (*hidden, 1),
                        "by": (1,)}.items():
         assert_shape(params.get(key), shape, name=f"params['{key}']")
+    runs = []
     for start in range(len(CYCLE)):
         values = np.array([CYCLE[(start + k) % len(CYCLE)] for k in range(31)])
         h = reference.rnn_forward(values[None, :-1, None], np.zeros((1, hidden[0])), params["Wx"],
                                   params["Wh"], params["b"])
-        predicted = (h @ params["Wy"] + params["by"])[0, :, 0]
+        runs.append((values, (h @ params["Wy"] + params["by"])[0, :, 0]))
+    measured.record("mean squared error of the predictions after the second value",
+                    np.mean([(predicted[1:] - values[2:]) ** 2 for values, predicted in runs]))
+    for values, predicted in runs:
         off = np.abs(predicted[1:] - values[2:])
         if not np.all(off < 0.5):
             t = int(np.argmax(off)) + 1

@@ -130,7 +130,7 @@ def test_sequence_loss(submission):
 
 @pytest.mark.points(4)
 @pytest.mark.call_seconds(30)
-def test_train_sequence(submission):
+def test_train_sequence(submission, measured):
     params = assert_params(submission.train_sequence(0),
                            {"Wx": (1, "H"), "Wh": ("H", "H"), "b": ("H",), "Wy": ("H", 1), "by": (1,)},
                            "train_sequence's params")
@@ -140,7 +140,95 @@ def test_train_sequence(submission):
     for value in values[:-1]:
         h = np.tanh(value * params["Wx"][0] + h @ params["Wh"] + params["b"])
         predicted.append(float(h @ params["Wy"][:, 0] + params["by"][0]))
+    measured.record("mean squared error of the 17 predictions", np.mean((np.array(predicted) - values[1:]) ** 2))
     misses = [(t, round(p, 2), float(values[t + 1])) for t, p in enumerate(predicted)
               if t >= 1 and abs(p - values[t + 1]) >= 0.5]
     assert not misses, (f"after seeing values[:t+1] the net predicted p for values[t+1]; off by 0.5 or more "
                         f"at (t, p, expected): {misses[:5]}")
+
+
+# -- LSTM over a sequence ------------------------------------------------------------------------------
+@pytest.mark.points(3)
+def test_lstm_forward(submission):
+    x = np.linspace(-1, 1, 12).reshape(2, 3, 2)
+    h0 = np.array([[0.4, -0.2], [0.0, 0.3]])
+    Wx, Wh = np.linspace(-0.6, 0.6, 16).reshape(2, 8), np.linspace(0.5, -0.4, 16).reshape(2, 8)
+    h = submission.lstm_forward(x, h0, Wx, Wh, np.linspace(-0.2, 0.3, 8))
+    assert_shape(h, (2, 3, 2), name="h (N, T, H)")
+    expected = np.array([[[0.0166328521, -0.0127944734], [0.0298997647, 0.0099893425],
+                          [0.0709103635, 0.0732874899]],
+                         [[0.0578630229, 0.0815041502], [0.1240927782, 0.1807480774],
+                          [0.160085523, 0.2438455604]]])
+    assert_close(h, expected, name="h (the cell state starts at zero, the hidden state at h0)", rtol=1e-8)
+
+
+@pytest.mark.points(4)
+def test_lstm_backward(submission):
+    rng = np.random.default_rng(135)
+    inputs = (rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 2)), rng.normal(size=(3, 8)) * 0.6,
+              rng.normal(size=(2, 8)) * 0.6, rng.normal(size=8) * 0.3)
+    dh = rng.normal(size=(2, 4, 2))
+    grads = submission.lstm_backward(dh, *inputs)
+    assert isinstance(grads, tuple) and len(grads) == 5, "return (dx, dh0, dWx, dWh, db)"
+    gradient_checks(grads, inputs, ("dx", "dh0", "dWx", "dWh", "db"), submission.lstm_forward, dh,
+                    0.480755978211, "lstm_forward()")
+
+
+@pytest.mark.points(3)
+def test_lstm_last_step_loss(submission):
+    rng = np.random.default_rng(136)
+    params = {"Wx": rng.normal(size=(2, 12)) * 0.5, "Wh": rng.normal(size=(3, 12)) * 0.5,
+              "b": rng.normal(size=12) * 0.2, "Wy": rng.normal(size=(3, 1)), "by": np.array([0.3])}
+    x, y = rng.normal(size=(3, 5, 2)), rng.normal(size=(3, 1))
+    loss, grads = submission.lstm_last_step_loss(params, x, y)
+    zero = {**params, "Wy": np.zeros((3, 1)), "by": np.zeros(1)}  # predicts 0 for every sequence
+    assert_close(submission.lstm_last_step_loss(zero, x, y)[0], float(np.mean(y ** 2)),
+                 name="loss when every prediction is 0 (the mean of y ** 2)")
+    for key in params:
+        check_gradient(grads[key], partial(submission.lstm_last_step_loss, (params, x, y), 0, key, pick=0),
+                       params[key], f"grads['{key}']", expected_value=2.43995710967,
+                       what="the loss of lstm_last_step_loss()")
+
+
+def memory_sequences(rng, n, steps):
+    """The task of train_lstm: the sign to remember and a marker at step 0, then (noise, 0)."""
+    signs = rng.choice([-1.0, 1.0], size=n)
+    x = np.zeros((n, steps, 2))
+    x[:, 0, 0], x[:, 0, 1] = signs, 1.0
+    x[:, 1:, 0] = rng.normal(size=(n, steps - 1))
+    return x, signs
+
+
+def lstm_answers(params, x):
+    """The trained net's output after the last step, computed here with numpy (gates i, f, o, g)."""
+    hidden = params["Wh"].shape[0]
+    h = c = np.zeros((len(x), hidden))
+    for t in range(x.shape[1]):
+        a = x[:, t] @ params["Wx"] + h @ params["Wh"] + params["b"]
+        i, f, o = (1 / (1 + np.exp(-np.clip(a[:, k * hidden:(k + 1) * hidden], -50, 50))) for k in range(3))
+        c = f * c + i * np.tanh(a[:, 3 * hidden:])
+        h = o * np.tanh(c)
+    return (h @ params["Wy"] + params["by"])[:, 0]
+
+
+@pytest.mark.points(4)
+@pytest.mark.call_seconds(10)
+def test_train_lstm(submission, figures, measured):
+    result = submission.train_lstm(0)
+    assert isinstance(result, tuple) and len(result) == 2, "train_lstm must return (params, losses)"
+    params, losses = result
+    figures.curve("training loss of train_lstm(0) at every update", {"yours": losses}, y_label="loss")
+    params = assert_params(params, {"Wx": (2, "4H"), "Wh": ("H", "4H"), "b": ("4H",), "Wy": ("H", 1),
+                                    "by": (1,)}, "train_lstm's params")
+    assert params["Wx"].shape[1] == 4 * params["Wh"].shape[0], (
+        f"Wx has {params['Wx'].shape[1]} columns for {params['Wh'].shape[0]} hidden units: an LSTM needs 4H "
+        f"(i, f, o, g)")
+    rng = np.random.default_rng(137)
+    right, total = 0, 0
+    for steps in (20, 25, 30):
+        x, signs = memory_sequences(rng, 200, steps)
+        right += int(np.sum(np.sign(lstm_answers(params, x)) == signs))
+        total += len(x)
+    share = measured.record("right signs on 600 fresh sequences of 20, 25 and 30 steps", right / total)
+    assert share >= 0.9, (f"the trained LSTM gives the right sign for {share:.1%} of 600 fresh sequences "
+                          f"(at least 90% needed; 50% is guessing)")
