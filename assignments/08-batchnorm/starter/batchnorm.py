@@ -1,5 +1,7 @@
 """Batch normalisation: forward in training and test mode with running statistics, and the backward
 pass of the training-mode forward; for a fully connected layer's outputs and for convolutional maps.
+Then a small network with batch norm after its hidden affine layer: its loss and gradients, its test-mode
+scores, and its training with mini-batch SGD.
 
 For a fully connected layer x is (N, D): N examples, D features. For a convolutional layer x is
 (N, C, H, W) and each channel is one feature. Every per-feature array (gamma, beta, running statistics)
@@ -49,4 +51,62 @@ def spatial_batchnorm_backward(dout, x, gamma, eps=1e-5):
     Returns (dx, dgamma, dbeta): dx (N, C, H, W), dgamma and dbeta (C,).
     """
     # TODO: flatten dout and x the same way as the forward pass, call batchnorm_backward, and undo the reshape for dx.
+    raise NotImplementedError
+
+
+def softmax_loss(scores, y):
+    """Given (step 05): mean cross-entropy of the softmax of scores (N, C) for integer labels y (N,).
+
+    Returns (loss, dscores): a float and the gradient (N, C) of the loss with respect to scores.
+    """
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    probs /= probs.sum(axis=1, keepdims=True)
+    n = scores.shape[0]
+    loss = -np.log(probs[np.arange(n), y]).mean()
+    dscores = probs.copy()
+    dscores[np.arange(n), y] -= 1.0
+    return float(loss), dscores / n
+
+
+def bn_net_loss(params, bn_state, X, y, momentum=0.9):
+    """One training step's forward and backward pass of the network
+    affine (W1, no bias) -> batch norm (gamma, beta) -> ReLU -> affine (W2, b2) -> softmax loss,
+    with batch norm in training mode (the batch's own statistics), using batchnorm_forward/backward.
+
+    params: dict with W1 (D, H), gamma (H,), beta (H,), W2 (H, C), b2 (C,). The first affine layer
+    has no bias: batch norm subtracts the mean, which would cancel it, and beta takes its place.
+    bn_state: dict with running_mean (H,) and running_var (H,), the running statistics so far.
+    X: (N, D) float64; y: (N,) integer labels in [0, C).
+    Returns (loss, grads, new_bn_state): loss a float, grads a dict with the keys and shapes of params,
+    and a new dict with the updated running_mean and running_var (bn_state itself is left unchanged).
+    """
+    # TODO: forward (X @ W1, batchnorm_forward in training mode, ReLU, affine, softmax_loss), then backward through each of them in turn (batchnorm_backward included); return the loss, the grads dict and a new running-state dict.
+    raise NotImplementedError
+
+
+def bn_net_scores(params, bn_state, X):
+    """Class scores (N, C) of the same network at test time: batch norm normalises with
+    bn_state's running_mean and running_var, so each example's scores depend on that example alone.
+
+    params and bn_state as in bn_net_loss (neither is changed); X: (N, D). Predicted classes are
+    bn_net_scores(params, bn_state, X).argmax(axis=1).
+    """
+    # TODO: the same forward pass with batchnorm_forward in test mode (the running statistics), without the loss.
+    raise NotImplementedError
+
+
+def train_bn_net(X, y, num_classes, learning_rate=0.1, w1_scale=0.1, seed=0):
+    """Train the network of bn_net_loss on X (N, D) float64 and integer labels y (N,) in
+    [0, num_classes) with mini-batch SGD (plain or with momentum, your choice).
+
+    Draw the initial weights from np.random.default_rng(seed): W1 normal with standard deviation
+    w1_scale (batch norm follows it, so any scale must train), W2 small and random as in step 05,
+    gamma ones, beta and b2 zeros; the running statistics start at mean 0 and variance 1.
+    The hidden width, the batch size and the number of epochs are yours; carry the running statistics
+    from each mini-batch to the next, and keep the whole training under two seconds.
+    Returns (params, bn_state, history): the trained params and running statistics (dicts as in
+    bn_net_loss) and history, a 1-D float64 array of the training loss of every mini-batch, in order.
+    """
+    # TODO: initialise params and bn_state, then mini-batch SGD with bn_net_loss, carrying bn_state from batch to batch and recording each batch's loss.
     raise NotImplementedError
