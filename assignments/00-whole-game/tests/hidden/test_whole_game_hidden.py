@@ -31,6 +31,7 @@ def test_prepare_random_images(submission, reference, rng):
 def test_accuracy_matches_reference(submission, reference, rng, n):
     labels = rng.integers(0, 10, size=n)
     predicted = np.where(rng.random(n) < 0.7, labels, rng.integers(0, 10, size=n))
+    predicted[0] = labels[0]  # at least one right: an accuracy of 0 must not pass
     expected = reference.accuracy(predicted, labels)
     assert_close(submission.accuracy(predicted, labels), expected, name="accuracy", dtype=None,
                  hints={"the accuracy is a fraction: divide the number right by the number of examples":
@@ -41,8 +42,9 @@ def test_accuracy_matches_reference(submission, reference, rng, n):
 @pytest.mark.parametrize("classes", [10, 3])
 def test_confusion_matrix_matches_reference(submission, reference, rng, classes):
     labels = rng.integers(0, classes, size=60)
-    predicted = np.where(rng.random(60) < 0.5, labels, rng.integers(0, classes, size=60))
-    predicted[labels == classes - 1] = 0  # the last class is never predicted: its column is empty
+    # the last class is never predicted: its column is empty, so the size must come from `classes`
+    predicted = np.where(rng.random(60) < 0.5, labels, rng.integers(0, classes - 1, size=60))
+    predicted[predicted == classes - 1] = 0
     expected = reference.confusion_matrix(predicted, labels, classes)
     assert_close(submission.confusion_matrix(predicted, labels, classes), expected, name="confusion matrix",
                  hints={"rows are the true classes and columns the predicted ones: count at "
