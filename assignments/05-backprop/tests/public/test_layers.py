@@ -178,6 +178,8 @@ def test_build_mlp(submission):
     params = assert_params(net.params, MLP_PARAMS, "build_mlp([3, 8, 7, 4], 0).params")
     for key in ("W1", "W2", "W3"):
         assert np.ptp(params[key]) > 0, f"{key} is constant: start from random weights"
+    for key in ("b1", "b2", "b3"):
+        assert not np.any(params[key]), f"{key} of a new network is not all zeros: biases start at 0"
     rng = np.random.default_rng(59)
     X, y = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6)
     assert_close(net.loss(X, y), mean_cross_entropy(mlp_scores(params, X), y), name="net.loss(X, y)",
