@@ -133,3 +133,94 @@ def layer_gradient_norms(x, weights, activation, dout):
         grad = da @ weights[layer].T
     return norms
     ### END SOLUTION
+
+
+def predict_1d(params, x, activation="tanh"):
+    """A network with one hidden layer on a 1-D input: y_hat = f(x W1 + b1) W2 + b2.
+
+    params: dict of float64 arrays W1 (1, H), b1 (H,), W2 (H, 1), b2 (1,), for a width H.
+    x: (N,) float64, one number per example. activation: the hidden layer's f, "tanh", "relu" or
+    "linear" (the identity: no non-linearity at all); any other name: ValueError.
+    The output layer is linear (no f after W2), so y_hat can take any value.
+    Returns y_hat: (N,) float64.
+    """
+    ### BEGIN SOLUTION
+    layers = {"tanh": tanh_forward, "relu": relu_forward, "linear": lambda a: a}
+    if activation not in layers:
+        raise ValueError(f"unknown activation {activation!r}; use one of {sorted(layers)}")
+    # With one input feature, x[:, None] @ W1 is the outer product x[:, None] * W1: (N, 1) by (1, H).
+    hidden = layers[activation](x[:, None] * params["W1"] + params["b1"])
+    return (hidden @ params["W2"] + params["b2"])[:, 0]
+    ### END SOLUTION
+
+
+def loss_1d(params, x, y, activation="tanh"):
+    """Mean squared error of predict_1d on (x, y), and its gradient with respect to every parameter.
+
+    params, x, activation: as for predict_1d; y: (N,) float64, the targets.
+    Returns (loss, grads): loss, a float, mean((y_hat - y) ** 2); grads, a dict with the keys and shapes
+    of params (float64), grads[k] = dloss/dparams[k]. params is left as it was.
+    """
+    ### BEGIN SOLUTION
+    layers = {"tanh": (tanh_forward, tanh_backward), "relu": (relu_forward, relu_backward),
+              "linear": (lambda a: a, lambda dout, a: dout)}
+    if activation not in layers:
+        raise ValueError(f"unknown activation {activation!r}; use one of {sorted(layers)}")
+    forward, backward = layers[activation]
+    inputs = x[:, None]
+    pre = inputs * params["W1"] + params["b1"]  # (N, H), the same as inputs @ W1 for one feature
+    hidden = forward(pre)
+    error = (hidden @ params["W2"] + params["b2"])[:, 0] - y
+    loss = float(np.mean(error ** 2))
+    dy_hat = (2.0 / len(x)) * error[:, None]  # (N, 1)
+    dpre = backward(dy_hat @ params["W2"].T, pre)
+    grads = {"W1": inputs.T @ dpre, "b1": dpre.sum(axis=0),
+             "W2": hidden.T @ dy_hat, "b2": dy_hat.sum(axis=0)}
+    return loss, grads
+    ### END SOLUTION
+
+
+def fit_1d(x, y, width, steps, lr, seed, activation="tanh", momentum=0.9):
+    """Fit a one-hidden-layer network of the given width to the points (x, y) by gradient descent.
+
+    x, y: (N,) float64; width: H, an int; steps: an int >= 0; lr: the learning rate, a float;
+    seed: int for np.random.default_rng, which draws the initial params (how is your choice, but the
+    same seed, width and data must give the same initial params); activation: as for predict_1d.
+    Full-batch gradient descent with momentum: every velocity v[k] starts at 0, then `steps` times,
+    with grads from loss_1d on all of x and y: v[k] = momentum * v[k] - lr * grads[k]; params[k] += v[k].
+    (momentum = 0 is plain gradient descent.)
+    Returns (params, history): the trained params (shapes as for predict_1d, H = width) and history:
+    (steps,) float64, the loss before each step.
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    params = {"W1": rng.normal(0.0, 2.0, size=(1, width)),  # free: initialisation
+              "b1": rng.normal(0.0, 2.0, size=width),  # free: initialisation
+              "W2": np.zeros((width, 1)), "b2": np.zeros(1)}  # free: initialisation
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    history = np.empty(steps)
+    for step in range(steps):
+        history[step], grads = loss_1d(params, x, y, activation)
+        for key in params:
+            velocity[key] = momentum * velocity[key] - lr * grads[key]
+            params[key] += velocity[key]
+    return params, history
+    ### END SOLUTION
+
+
+def error_by_width(x, y, x_test, y_test, widths, steps, lr, seed, activation="tanh", momentum=0.9):
+    """How close networks of growing width get to a function: the universal approximation experiment.
+
+    x, y: (N,) float64, the training points; x_test, y_test: (M,) float64, points of the same function
+    the networks were not trained on; widths: list of ints; steps, lr, seed, activation, momentum: as
+    for fit_1d.
+    Returns errors: (len(widths),) float64, errors[i] the largest |predict_1d(params, x_test) - y_test|
+    of the network fit_1d trains with width widths[i].
+    """
+    ### BEGIN SOLUTION
+    errors = np.empty(len(widths))
+    for i, width in enumerate(widths):
+        params, _ = fit_1d(x, y, width, steps, lr, seed, activation, momentum)
+        errors[i] = np.max(np.abs(predict_1d(params, x_test, activation) - y_test))
+    return errors
+    ### END SOLUTION

@@ -94,3 +94,56 @@ def layer_gradient_norms(x, weights, activation, dout):
     """
     # TODO: run the stack forward keeping each layer's input and pre-activation, then backward, recording each weight gradient's norm.
     raise NotImplementedError
+
+
+def predict_1d(params, x, activation="tanh"):
+    """A network with one hidden layer on a 1-D input: y_hat = f(x W1 + b1) W2 + b2.
+
+    params: dict of float64 arrays W1 (1, H), b1 (H,), W2 (H, 1), b2 (1,), for a width H.
+    x: (N,) float64, one number per example. activation: the hidden layer's f, "tanh", "relu" or
+    "linear" (the identity: no non-linearity at all); any other name: ValueError.
+    The output layer is linear (no f after W2), so y_hat can take any value.
+    Returns y_hat: (N,) float64.
+    """
+    # TODO: hidden = f(x as a column @ W1 + b1), f chosen by name (else ValueError); return hidden @ W2 + b2 as (N,).
+    raise NotImplementedError
+
+
+def loss_1d(params, x, y, activation="tanh"):
+    """Mean squared error of predict_1d on (x, y), and its gradient with respect to every parameter.
+
+    params, x, activation: as for predict_1d; y: (N,) float64, the targets.
+    Returns (loss, grads): loss, a float, mean((y_hat - y) ** 2); grads, a dict with the keys and shapes
+    of params (float64), grads[k] = dloss/dparams[k]. params is left as it was.
+    """
+    # TODO: forward pass keeping the pre-activation, the mean squared error, then backward to every parameter's gradient.
+    raise NotImplementedError
+
+
+def fit_1d(x, y, width, steps, lr, seed, activation="tanh", momentum=0.9):
+    """Fit a one-hidden-layer network of the given width to the points (x, y) by gradient descent.
+
+    x, y: (N,) float64; width: H, an int; steps: an int >= 0; lr: the learning rate, a float;
+    seed: int for np.random.default_rng, which draws the initial params (how is your choice, but the
+    same seed, width and data must give the same initial params); activation: as for predict_1d.
+    Full-batch gradient descent with momentum: every velocity v[k] starts at 0, then `steps` times,
+    with grads from loss_1d on all of x and y: v[k] = momentum * v[k] - lr * grads[k]; params[k] += v[k].
+    (momentum = 0 is plain gradient descent.)
+    Returns (params, history): the trained params (shapes as for predict_1d, H = width) and history:
+    (steps,) float64, the loss before each step.
+    """
+    # TODO: draw initial params from np.random.default_rng(seed), then `steps` momentum steps on loss_1d, recording each loss before its step.
+    raise NotImplementedError
+
+
+def error_by_width(x, y, x_test, y_test, widths, steps, lr, seed, activation="tanh", momentum=0.9):
+    """How close networks of growing width get to a function: the universal approximation experiment.
+
+    x, y: (N,) float64, the training points; x_test, y_test: (M,) float64, points of the same function
+    the networks were not trained on; widths: list of ints; steps, lr, seed, activation, momentum: as
+    for fit_1d.
+    Returns errors: (len(widths),) float64, errors[i] the largest |predict_1d(params, x_test) - y_test|
+    of the network fit_1d trains with width widths[i].
+    """
+    # TODO: for each width, fit_1d on (x, y), then the largest |prediction - y_test| on x_test.
+    raise NotImplementedError
