@@ -143,12 +143,11 @@ def trained(submission, X, y, w1_scale):
     return params, bn_state, history
 
 
-# The reference trains in 0.1 to 0.25 s a call (64 hidden units, 40 epochs of 12 mini-batches); the
-# calls below are limited to 10 s each.
+# The reference trains in 0.1 to 0.3 s a call (64 hidden units, 40 epochs of 12 mini-batches), well
+# within the step's call_seconds.
 
 
 @pytest.mark.points(6)
-@pytest.mark.call_seconds(10)
 def test_trained_network_on_held_out_spiral(submission, reference, rng, figures, measured):
     X, y = spiral(rng, 400)
     params, bn_state, history = trained(submission, X[:600], y[:600], 0.1)
@@ -163,7 +162,6 @@ def test_trained_network_on_held_out_spiral(submission, reference, rng, figures,
 
 
 @pytest.mark.points(3)
-@pytest.mark.call_seconds(10)
 def test_running_statistics_after_training(submission, rng, measured):
     X, y = spiral(rng, 200)
     params, bn_state, _ = trained(submission, X, y, 0.1)
@@ -186,7 +184,6 @@ def test_running_statistics_after_training(submission, rng, measured):
 
 
 @pytest.mark.points(3)
-@pytest.mark.call_seconds(10)
 @pytest.mark.parametrize("w1_scale", [100.0, 0.001])
 def test_badly_scaled_w1_still_trains(submission, reference, rng, measured, w1_scale):
     X, y = spiral(rng, 400)
@@ -197,7 +194,6 @@ def test_badly_scaled_w1_still_trains(submission, reference, rng, measured, w1_s
 
 
 @pytest.mark.points(2)
-@pytest.mark.call_seconds(10)
 def test_history_is_the_loss_of_every_mini_batch(submission, rng):
     X, y = spiral(rng, 100)
     _, _, history = submission.train_bn_net(X, y, 3, 0.1, 0.1, 3)
@@ -211,3 +207,23 @@ def test_history_is_the_loss_of_every_mini_batch(submission, rng):
     assert first > 0.8 and last < 0.7 * first, \
         f"history falls from {first:.3f} (mean of the first 5 mini-batches) to {last:.3f} (the last 5): " \
         "Hint: history must record the loss of each mini-batch as training goes, and training must lower it"
+
+
+@pytest.mark.points(2)
+def test_learning_rate_zero_keeps_the_initial_network(submission, rng):
+    X, y = rng.normal(size=(200, 6)), rng.integers(0, 4, size=200)
+    params, _, _ = submission.train_bn_net(X, y, 4, 0.0, 0.2, 5)
+    params = assert_params(params, contract(6, 4), "train_bn_net's params", max_elements=100_000)
+    width = params["gamma"].shape[0]
+    W1 = params["W1"]
+    assert abs(W1.mean()) < 0.1 and 0.12 < W1.std() < 0.3, \
+        f"with learning rate 0 the trained W1 is the initial one, and its entries have mean {W1.mean():.3f} " \
+        f"and standard deviation {W1.std():.3f}. Hint: draw W1 from a normal distribution with mean 0 and " \
+        "standard deviation w1_scale"
+    with assert_all() as check:
+        check(assert_close, params["gamma"], np.ones(width), name="gamma after training with learning rate 0",
+              advice="gamma starts at ones")
+        check(assert_close, params["beta"], np.zeros(width), name="beta after training with learning rate 0",
+              advice="beta starts at zeros")
+        check(assert_close, params["b2"], np.zeros(4), name="b2 after training with learning rate 0",
+              advice="b2 starts at zeros")
