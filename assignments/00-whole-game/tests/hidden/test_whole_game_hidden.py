@@ -9,6 +9,7 @@ import pytest
 
 from grader.judge.checks import CheckFailed, assert_accuracy, assert_close, assert_shape
 from grader.judge.checks import accuracy as share_right
+from grader.judge.proxy import Handle
 from grader.judge.datasets import held_out_digits
 
 
@@ -79,6 +80,9 @@ def test_worst_mistakes_ties_keep_the_lower_index_first(submission, reference):
 @pytest.mark.call_seconds(30)
 def test_classifier_on_held_out_digits(submission, mnist, figures, measured):
     model = submission.train_classifier(mnist["train_images"][:10000], mnist["train_labels"][:10000])
+    if not isinstance(model, Handle):  # numbers came back, not the model object that stays in the sandbox
+        raise CheckFailed(f"train_classifier: it returned {type(model).__name__}, not a model. "
+                          "Hint: return the trained DigitNet (fit returns it)")
     images, labels = held_out_digits(mnist, seed=100)
     X = submission.prepare(images)
     assert_shape(X, (len(images), 784), "prepare(images)")

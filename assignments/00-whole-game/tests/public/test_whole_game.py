@@ -8,6 +8,26 @@ import pytest
 
 from grader.judge.checks import CheckFailed, assert_accuracy, assert_close, assert_shape
 from grader.judge.checks import accuracy as share_right
+from grader.judge.proxy import Handle
+from grader.judge.verdicts import StudentError
+
+
+def show_worst_mistakes(figures, model, X, images, labels, count=10):
+    """A figure of the digits the model gets wrong with the highest probability, read on the judge's side
+    from model.predict_proba (DigitNet's; a model without it, or one that raises there, gets no figure)."""
+    try:
+        probs = model.predict_proba(X)
+    except (StudentError, AttributeError):
+        return
+    if not isinstance(probs, np.ndarray) or probs.shape != (len(labels), 10) or probs.dtype.kind != "f":
+        return
+    guess = probs.argmax(axis=1)
+    wrong = np.flatnonzero(guess != labels)
+    worst = wrong[np.argsort(-probs[wrong, guess[wrong]], kind="stable")][:count]
+    if len(worst):
+        figures.images(f"the {len(worst)} validation digits your classifier is surest of and gets wrong",
+                       {"read as " + " ".join(str(g) for g in guess[worst]): images[worst] / 255.0})
+
 
 PREDICTED = np.array([3, 1, 4, 1, 5, 9, 2, 6])
 LABELS = np.array([3, 1, 4, 7, 5, 9, 2, 5])
@@ -65,12 +85,16 @@ def test_classifier_reaches_90_percent_on_validation_digits(submission, mnist, f
     """Trained on 10,000 training digits, measured on 5,000 training digits it never saw."""
     images, labels = mnist["train_images"], mnist["train_labels"]
     model = submission.train_classifier(images[:10000], labels[:10000])
+    if not isinstance(model, Handle):  # numbers came back, not the model object that stays in the sandbox
+        raise CheckFailed(f"train_classifier: it returned {type(model).__name__}, not a model. "
+                          "Hint: return the trained DigitNet (fit returns it)")
     X = submission.prepare(images[55000:])
     assert_shape(X, (5000, 784), "prepare(images)")
     predicted = model.predict(X)
     share_right(predicted, labels[55000:], "model.predict(prepare(images))")  # one integer label per digit
     figures.confusion("validation digits: true class (rows) against your classifier's answer",
                       labels[55000:], predicted)
+    show_worst_mistakes(figures, model, X, images[55000:], labels[55000:])
     try:
         assert_accuracy(predicted, labels[55000:], 0.90, "your classifier on 5,000 validation digits",
                         measured=measured)
