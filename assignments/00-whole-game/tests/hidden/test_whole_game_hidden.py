@@ -9,8 +9,8 @@ import pytest
 
 from grader.judge.checks import CheckFailed, assert_accuracy, assert_close, assert_shape
 from grader.judge.checks import accuracy as share_right
-from grader.judge.proxy import Handle
 from grader.judge.datasets import held_out_digits
+from grader.judge.proxy import Handle
 
 
 def random_probs(rng, n, classes):
@@ -34,7 +34,7 @@ def test_accuracy_matches_reference(submission, reference, rng, n):
     predicted = np.where(rng.random(n) < 0.7, labels, rng.integers(0, 10, size=n))
     predicted[0] = labels[0]  # at least one right: an accuracy of 0 must not pass
     expected = reference.accuracy(predicted, labels)
-    assert_close(submission.accuracy(predicted, labels), expected, name="accuracy", dtype=None,
+    assert_close(submission.accuracy(predicted, labels), expected, name="accuracy",
                  hints={"the accuracy is a fraction: divide the number right by the number of examples":
                         expected * n} if n > 1 else None)
 

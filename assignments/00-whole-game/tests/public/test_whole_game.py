@@ -47,7 +47,7 @@ def test_prepare(submission):
 @pytest.mark.points(2)
 def test_accuracy(submission):
     """6 of these 8 predictions are right: the accuracy is 0.75."""
-    assert_close(submission.accuracy(PREDICTED, LABELS), 0.75, name="accuracy", dtype=None,
+    assert_close(submission.accuracy(PREDICTED, LABELS), 0.75, name="accuracy",
                  hints={"the accuracy is a fraction: divide the number right by the number of examples": 6.0})
 
 
