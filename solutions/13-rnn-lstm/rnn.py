@@ -280,13 +280,13 @@ def train_lstm(seed):
     rng = np.random.default_rng(seed)
     hidden, steps, batch = 8, 25, 64  # free: hidden size, training length and batch size
     params = {"Wx": rng.normal(0, 0.5, (2, 4 * hidden)),  # free: initialisation
-              "Wh": rng.normal(0, 0.5 / np.sqrt(hidden), (hidden, 4 * hidden)),  # free: initialisation
+              "Wh": rng.normal(0, 0.2, (hidden, 4 * hidden)),  # free: initialisation
               "b": np.zeros(4 * hidden), "Wy": rng.normal(0, 0.5, (hidden, 1)),  # free: initialisation
               "by": np.zeros(1)}  # free: initialisation
     params["b"][hidden:2 * hidden] = 3.0  # free: forget gates start open (f = 0.95), so memory lasts
     moments = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
     losses = []
-    for step in range(1, 151):  # free: number of Adam steps, a fresh batch each
+    for step in range(1, 201):  # free: number of Adam steps, a fresh batch each
         x, y = memory_sequences(rng, batch, steps)
         loss, grads = lstm_last_step_loss(params, x, y)
         losses.append(loss)

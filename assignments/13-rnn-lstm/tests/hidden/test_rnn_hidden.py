@@ -387,7 +387,7 @@ def test_lstm_last_step_loss_numerical(submission, reference, rng):
 
 
 @pytest.mark.points(4)
-@pytest.mark.call_seconds(10)
+@pytest.mark.call_seconds(15)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_train_lstm_remembers_the_sign(submission, reference, rng, figures, measured, seed):
     result = submission.train_lstm(seed)

@@ -212,7 +212,7 @@ def lstm_answers(params, x):
 
 
 @pytest.mark.points(4)
-@pytest.mark.call_seconds(10)
+@pytest.mark.call_seconds(15)
 def test_train_lstm(submission, figures, measured):
     result = submission.train_lstm(0)
     assert isinstance(result, tuple) and len(result) == 2, "train_lstm must return (params, losses)"
