@@ -173,7 +173,7 @@ def loss_1d(params, x, y, activation="tanh"):
     error = (hidden @ params["W2"] + params["b2"])[:, 0] - y
     loss = float(np.mean(error ** 2))
     dy_hat = (2.0 / len(x)) * error[:, None]  # (N, 1)
-    dpre = backward(dy_hat @ params["W2"].T, pre)
+    dpre = backward(dy_hat * params["W2"].T, pre)  # (N, 1) by (1, H): the same as dy_hat @ W2.T
     grads = {"W1": inputs.T @ dpre, "b1": dpre.sum(axis=0),
              "W2": hidden.T @ dy_hat, "b2": dy_hat.sum(axis=0)}
     return loss, grads
