@@ -1,5 +1,5 @@
 """Optimisers and regularisation: SGD, momentum, AdaGrad and Adam updates, a learning-rate schedule, L2
-weight decay, inverted dropout, and a ridge regression trained with momentum and L2.
+weight decay, inverted dropout, ridge regression, and a small network trained with all of them.
 
 Every array is float64. Update functions return new arrays: the caller keeps the result.
 """
@@ -124,4 +124,65 @@ def fit_ridge(X, y, lr, mu, reg, steps):
         dw = X.T @ (X @ w - y) / X.shape[0] + dreg["W"]
         w, v = momentum_step(w, dw, v, lr, mu)
     return w
+    ### END SOLUTION
+
+
+def net_loss(params, X, y, l2, dropout_p, train, seed):
+    """Loss and gradients of a one-hidden-layer ReLU network for regression, with L2 and dropout.
+
+    params: dict W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,); X: (N, D), y: (N,); l2: float (the reg of
+    l2_penalty); dropout_p: float, 0 <= p < 1; train: bool; seed: int.
+    Forward: h = relu(X @ W1 + b1); h, mask = dropout_forward(h, dropout_p, train, seed);
+    pred = (h @ W2 + b2)[:, 0]; loss = 0.5 * mean((pred - y) ** 2) + the l2_penalty of params.
+    Returns (loss, grads): loss a float, grads a dict with the keys and shapes of params (the gradient of
+    that whole loss, the L2 part included; the gradient goes back through dropout_backward).
+    """
+    ### BEGIN SOLUTION
+    a = X @ params["W1"] + params["b1"]
+    h, mask = dropout_forward(np.maximum(a, 0.0), dropout_p, train, seed)
+    err = (h @ params["W2"] + params["b2"])[:, 0] - y
+    penalty, grads = l2_penalty(params, l2)
+    loss = 0.5 * float(np.mean(err ** 2)) + penalty
+    dpred = err[:, None] / X.shape[0]
+    grads["W2"] = grads["W2"] + h.T @ dpred
+    grads["b2"] = grads["b2"] + np.sum(dpred, axis=0)
+    da = dropout_backward(dpred @ params["W2"].T, mask, train) * (a > 0)
+    grads["W1"] = grads["W1"] + X.T @ da
+    grads["b1"] = grads["b1"] + np.sum(da, axis=0)
+    return loss, grads
+    ### END SOLUTION
+
+
+def train(X, y, X_val, y_val, *, hidden, epochs, lr0, drop, every, l2, dropout_p, seed):
+    """Train net_loss's network with momentum, a step-decay schedule, L2 and dropout; record both losses.
+
+    X: (N, D), y: (N,) the training set; X_val: (M, D), y_val: (M,) the held-out set, only evaluated.
+    Start: rng = np.random.default_rng(seed); W1 = rng.normal(0, sqrt(2 / D), (D, hidden)), then
+    W2 = rng.normal(0, sqrt(1 / hidden), (hidden, 1)); b1 and b2 zeros; every velocity zeros.
+    Each epoch e = 0, 1, ..., epochs - 1 is one full-batch step:
+      lr = step_decay(lr0, e, drop, every);
+      loss, grads = net_loss(params, X, y, l2, dropout_p, True, seed + 1 + e);
+      each parameter: params[k], velocity[k] = momentum_step(params[k], grads[k], velocity[k], lr)
+      (the default mu = 0.9);
+      the held-out loss, with the updated params: the loss of
+      net_loss(params, X_val, y_val, 0.0, dropout_p, False, seed) (no penalty, no dropout).
+    Returns (params, history): params the trained dict (shapes as in net_loss); history a dict of three
+    lists of `epochs` floats: "train_loss" (each epoch's loss, before its step), "val_loss" and "lr".
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    params = {"W1": rng.normal(0.0, np.sqrt(2.0 / X.shape[1]), (X.shape[1], hidden)), "b1": np.zeros(hidden)}
+    params["W2"], params["b2"] = rng.normal(0.0, np.sqrt(1.0 / hidden), (hidden, 1)), np.zeros(1)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    history = {"train_loss": [], "val_loss": [], "lr": []}
+    for epoch in range(epochs):
+        lr = step_decay(lr0, epoch, drop, every)
+        loss, grads = net_loss(params, X, y, l2, dropout_p, True, seed + 1 + epoch)
+        for key in params:
+            params[key], velocity[key] = momentum_step(params[key], grads[key], velocity[key], lr)
+        val_loss, _ = net_loss(params, X_val, y_val, 0.0, dropout_p, False, seed)
+        history["train_loss"].append(float(loss))
+        history["val_loss"].append(float(val_loss))
+        history["lr"].append(float(lr))
+    return params, history
     ### END SOLUTION

@@ -1,5 +1,5 @@
 """Optimisers and regularisation: SGD, momentum, AdaGrad and Adam updates, a learning-rate schedule, L2
-weight decay, inverted dropout, and a ridge regression trained with momentum and L2.
+weight decay, inverted dropout, ridge regression, and a small network trained with all of them.
 
 Every array is float64. Update functions return new arrays: the caller keeps the result.
 """
@@ -94,4 +94,38 @@ def fit_ridge(X, y, lr, mu, reg, steps):
     `steps` momentum_step updates with learning rate lr and momentum mu. Returns w: (D,).
     """
     # TODO: start from zeros and take `steps` momentum steps on the ridge loss gradient (use l2_penalty and momentum_step).
+    raise NotImplementedError
+
+
+def net_loss(params, X, y, l2, dropout_p, train, seed):
+    """Loss and gradients of a one-hidden-layer ReLU network for regression, with L2 and dropout.
+
+    params: dict W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,); X: (N, D), y: (N,); l2: float (the reg of
+    l2_penalty); dropout_p: float, 0 <= p < 1; train: bool; seed: int.
+    Forward: h = relu(X @ W1 + b1); h, mask = dropout_forward(h, dropout_p, train, seed);
+    pred = (h @ W2 + b2)[:, 0]; loss = 0.5 * mean((pred - y) ** 2) + the l2_penalty of params.
+    Returns (loss, grads): loss a float, grads a dict with the keys and shapes of params (the gradient of
+    that whole loss, the L2 part included; the gradient goes back through dropout_backward).
+    """
+    # TODO: forward through relu, dropout_forward and the output layer; add l2_penalty's loss; backpropagate (through dropout_backward) and add each gradient to the penalty's.
+    raise NotImplementedError
+
+
+def train(X, y, X_val, y_val, *, hidden, epochs, lr0, drop, every, l2, dropout_p, seed):
+    """Train net_loss's network with momentum, a step-decay schedule, L2 and dropout; record both losses.
+
+    X: (N, D), y: (N,) the training set; X_val: (M, D), y_val: (M,) the held-out set, only evaluated.
+    Start: rng = np.random.default_rng(seed); W1 = rng.normal(0, sqrt(2 / D), (D, hidden)), then
+    W2 = rng.normal(0, sqrt(1 / hidden), (hidden, 1)); b1 and b2 zeros; every velocity zeros.
+    Each epoch e = 0, 1, ..., epochs - 1 is one full-batch step:
+      lr = step_decay(lr0, e, drop, every);
+      loss, grads = net_loss(params, X, y, l2, dropout_p, True, seed + 1 + e);
+      each parameter: params[k], velocity[k] = momentum_step(params[k], grads[k], velocity[k], lr)
+      (the default mu = 0.9);
+      the held-out loss, with the updated params: the loss of
+      net_loss(params, X_val, y_val, 0.0, dropout_p, False, seed) (no penalty, no dropout).
+    Returns (params, history): params the trained dict (shapes as in net_loss); history a dict of three
+    lists of `epochs` floats: "train_loss" (each epoch's loss, before its step), "val_loss" and "lr".
+    """
+    # TODO: initialise params from default_rng(seed) as stated; each epoch: step_decay's lr, net_loss with dropout on, momentum_step on every parameter, the held-out loss; record the three values.
     raise NotImplementedError

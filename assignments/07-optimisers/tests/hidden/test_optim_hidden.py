@@ -1,12 +1,14 @@
 """Hidden tests for the optimisers assignment: update rules over many steps (AdaGrad and Adam with their
 eps, bias correction, returned state and a quadratic bowl), schedules, L2 on random networks, dropout
-statistics and modes, and ridge regression judged on held-out data."""
+statistics and modes, ridge regression judged on held-out data, and a small network trained with a
+schedule, L2 and dropout: its loss and gradients, its training step by step, and its curves overfitting
+without regularisation and less with it."""
 
 import numpy as np
 import pytest
 
-from grader.judge.checks import assert_all, assert_close, assert_shape
-from grader.judge.gradcheck import assert_gradient, numeric_gradient
+from grader.judge.checks import assert_all, assert_close, assert_params, assert_shape
+from grader.judge.gradcheck import assert_gradient, check_gradient, numeric_gradient, partial
 
 SHAPES = [(1,), (6,), (4, 3), (2, 3, 4)]
 
@@ -443,22 +445,263 @@ def regression(rng, n, d, noise=0.3):
 @pytest.mark.points(3)
 @pytest.mark.parametrize("n,d,lr,mu,reg,steps", [(30, 4, 0.05, 0.9, 0.1, 40), (12, 20, 0.02, 0.5, 1.0, 25),
                                                  (60, 2, 0.1, 0.0, 0.0, 10)])
-def test_fit_ridge_matches_reference(submission, reference, rng, n, d, lr, mu, reg, steps):
+def test_fit_ridge_matches_reference(submission, reference, rng, measured, n, d, lr, mu, reg, steps):
     X, y, _ = regression(rng, n, d)
     expected = reference.fit_ridge(X, y, lr, mu, reg, steps)
     without_reg = reference.fit_ridge(X, y, lr, mu, 0.0, steps)
-    assert_close(submission.fit_ridge(X, y, lr, mu, reg, steps), expected, name="w", rtol=1e-7,
+    w = submission.fit_ridge(X, y, lr, mu, reg, steps)
+    assert_shape(w, (d,), name="w")
+    measured.record(f"training loss after {steps} steps", 0.5 * float(np.mean((X @ w - y) ** 2))
+                    + 0.5 * reg * float(np.sum(w ** 2)))
+    assert_close(w, expected, name="w", rtol=1e-7,
                  hints={"the L2 gradient reg * w is missing from the update": without_reg} if reg else None)
 
 
 @pytest.mark.points(4)
-def test_fit_ridge_on_held_out_data(submission, rng):
+def test_fit_ridge_on_held_out_data(submission, rng, measured):
     X, y, true_w = regression(rng, 80, 25, noise=0.5)
     X_test = rng.normal(size=(2000, 25))
     y_test = X_test @ true_w  # stays on the judge's side
     w = submission.fit_ridge(X, y, 0.05, 0.9, 0.1, 400)
     assert_shape(w, (25,), name="w")
-    mse = float(np.mean((X_test @ w - y_test) ** 2))
+    measured.record("training mean squared error", float(np.mean((X @ w - y) ** 2)))
+    mse = measured.record("held-out mean squared error", float(np.mean((X_test @ w - y_test) ** 2)))
     baseline = float(np.mean(y_test ** 2))
     assert mse < 0.1 * baseline, f"held-out mean squared error {mse:.3g}; predicting 0 gives {baseline:.3g}: " \
                                  "the trained weights should do at least ten times better"
+
+
+# A small network trained with a schedule, L2 and dropout. The data: a smooth teacher 2 tanh(x . w) plus
+# noise, few training rows for a network of 100 hidden units, so that it can learn the noise by heart.
+
+PENALTY_LEFT_OUT = "the loss includes the L2 penalty: add l2_penalty(params, l2)'s loss to the data loss"
+NO_DROPOUT_AT_TEST = "with train False dropout is off: dropout_forward(h, p, False, seed) gives h itself"
+HELD_OUT_WITH_DROPOUT = "the held-out loss is measured with dropout off (train False) and without the penalty"
+COMPOUNDED = "each epoch's rate is step_decay(lr0, epoch, drop, every), from lr0, not from the previous rate"
+EPOCH_FROM_ONE = "epochs count from 0: the first epoch's rate is step_decay(lr0, 0, drop, every) = lr0"
+
+
+def teacher(rng, n, d, m, noise=0.7):
+    """(X, y, X_val, y_val): n training rows and m held-out rows of d features."""
+    w = rng.normal(size=d) / np.sqrt(d)
+    X, X_val = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    return X, 2 * np.tanh(X @ w) + noise * rng.normal(size=n), X_val, 2 * np.tanh(X_val @ w) + noise * rng.normal(size=m)
+
+
+def small_net(rng, d, h):
+    return {"W1": rng.normal(size=(d, h)) / np.sqrt(d), "b1": 0.1 * rng.normal(size=h),
+            "W2": rng.normal(size=(h, 1)) / np.sqrt(h), "b2": 0.1 * rng.normal(size=1)}
+
+
+def net_loss_hints(reference, params, X, y, l2, p, train, seed):
+    """What the familiar slips give for the loss: the penalty left out, dropout applied at test time."""
+    hints = {}
+    if l2:
+        hints[PENALTY_LEFT_OUT] = reference.net_loss(params, X, y, 0.0, p, train, seed)[0]
+    if p and not train:
+        hints[NO_DROPOUT_AT_TEST] = reference.net_loss(params, X, y, l2, p, True, seed)[0]
+    return hints
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("l2,p,train", [(0.0, 0.0, True), (0.3, 0.0, True), (0.0, 0.5, True), (0.2, 0.4, False)])
+def test_net_loss_matches_reference(submission, reference, rng, l2, p, train):
+    X, y, _, _ = teacher(rng, 9, 4, 1)
+    params, seed = small_net(rng, 4, 7), int(rng.integers(1 << 30))
+    got = submission.net_loss(params, X, y, l2, p, train, seed)
+    assert isinstance(got, tuple) and len(got) == 2, "net_loss must return (loss, grads)"
+    ref_loss, ref_grads = reference.net_loss(params, X, y, l2, p, train, seed)
+    assert_close(got[0], ref_loss, name="loss", dtype=None,
+                 hints=net_loss_hints(reference, params, X, y, l2, p, train, seed))
+    grads = assert_params(got[1], {"W1": (4, 7), "b1": (7,), "W2": (7, 1), "b2": (1,)}, name="grads")
+    with assert_all() as check:
+        for key in ("W1", "b1", "W2", "b2"):
+            check(assert_close, grads[key], ref_grads[key], name=f"grads['{key}']")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("key", ["W1", "b1", "W2"])
+def test_net_loss_gradient_check(submission, reference, rng, key):
+    # Dropout on (its mask is fixed by the seed) and an L2 penalty: the numerical gradient is the reference's.
+    X, y, _, _ = teacher(rng, 8, 3, 1)
+    params, seed = small_net(rng, 3, 5), int(rng.integers(1 << 30))
+    got = submission.net_loss(params, X, y, 0.2, 0.3, True, seed)
+    assert isinstance(got, tuple) and len(got) == 2, "net_loss must return (loss, grads)"
+    grads = assert_params(got[1], {"W1": (3, 5), "b1": (5,), "W2": (5, 1), "b2": (1,)}, name="grads")
+    check_gradient(grads[key], partial(submission.net_loss, (params, X, y, 0.2, 0.3, True, seed), 0, key, pick=0),
+                   params[key], f"grads['{key}']", what="the loss of net_loss()",
+                   expected_value=reference.net_loss(params, X, y, 0.2, 0.3, True, seed)[0],
+                   reference=partial(reference.net_loss, (params, X, y, 0.2, 0.3, True, seed), 0, key, pick=0))
+
+
+CURVES = ("train_loss", "val_loss", "lr")
+
+
+def run_train(submission, data, **settings):
+    """Train the submission's network; its params checked against their contract, its history as arrays."""
+    got = submission.train(*data, **settings)
+    assert isinstance(got, tuple) and len(got) == 2, "Hint: train must return (params, history)"
+    params, history = got
+    d, hidden = data[0].shape[1], settings["hidden"]
+    params = assert_params(params, {"W1": (d, hidden), "b1": (hidden,), "W2": (hidden, 1), "b2": (1,)})
+    assert isinstance(history, dict) and set(CURVES) <= set(history), \
+        "Hint: history must be a dict with the keys 'train_loss', 'val_loss' and 'lr'"
+    curves = {}
+    for key in CURVES:
+        try:
+            curves[key] = np.asarray(history[key], dtype=float)
+        except (TypeError, ValueError):
+            raise AssertionError(f"Hint: history['{key}'] must be a list of floats") from None
+        assert curves[key].shape == (settings["epochs"],), \
+            f"history['{key}'] has shape {curves[key].shape}. Hint: history['{key}'] holds one value per epoch"
+    return params, curves
+
+
+def reference_run(reference, data, **settings):
+    params, history = reference.train(*data, **settings)
+    return params, {key: np.asarray(history[key], dtype=float) for key in CURVES}
+
+
+@pytest.mark.points(3)
+def test_train_lr_follows_the_schedule(submission, reference, rng):
+    data = teacher(rng, 10, 3, 20)
+    settings = dict(hidden=6, epochs=23, lr0=0.05, drop=0.3, every=4, l2=0.0, dropout_p=0.0, seed=5)
+    _, curves = run_train(submission, data, **settings)
+    expected = np.array([reference.step_decay(0.05, epoch, 0.3, 4) for epoch in range(23)])
+    compounded, rate = [], 0.05
+    for epoch in range(23):
+        rate = reference.step_decay(rate, epoch, 0.3, 4)
+        compounded.append(rate)
+    late = np.array([reference.step_decay(0.05, epoch + 1, 0.3, 4) for epoch in range(23)])
+    assert_close(curves["lr"], expected, name="history['lr'] (lr0 = 0.05, drop = 0.3, every = 4)", rtol=1e-9,
+                 hints={COMPOUNDED: np.array(compounded), EPOCH_FROM_ONE: late},
+                 advice="epoch e trains with step_decay(lr0, e, drop, every) and records that rate")
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("l2,p", [(0.0, 0.0), (0.1, 0.0), (0.0, 0.5)])
+def test_train_matches_reference(submission, reference, rng, l2, p):
+    data = teacher(rng, 12, 5, 40)
+    settings = dict(hidden=16, epochs=25, lr0=0.03, drop=0.5, every=10, l2=l2, dropout_p=p,
+                    seed=int(rng.integers(1 << 20)))
+    params, curves = run_train(submission, data, **settings)
+    ref_params, ref_curves = reference_run(reference, data, **settings)
+    # The rates first: with other rates every loss differs too, and only the schedule's hint would be right.
+    assert_close(curves["lr"], ref_curves["lr"], name="history['lr']", rtol=1e-9,
+                 advice="epoch e trains with step_decay(lr0, e, drop, every) and records that rate")
+    with assert_all() as check:
+        check(assert_close, curves["train_loss"], ref_curves["train_loss"], name="history['train_loss']",
+              rtol=1e-6, advice="each epoch's loss is net_loss's at the params before that epoch's step, "
+                                "with dropout on (seed + 1 + epoch) and the L2 penalty")
+        check(assert_close, curves["val_loss"], ref_curves["val_loss"], name="history['val_loss']", rtol=1e-6,
+              advice=HELD_OUT_WITH_DROPOUT + ", at the params after that epoch's step")
+        for key in ("W1", "b1", "W2", "b2"):
+            check(assert_close, params[key], ref_params[key], name=f"params['{key}'] after training", rtol=1e-6)
+
+
+# The overfitting picture: 20 noisy training rows of 10 features, 100 hidden units, 200 epochs (about
+# 0.1 s a run). How much a run overfits depends on its draw of data and weights (on the reference, over
+# ten draws: the final held-out loss is at least 1.14 times its lowest, 1.43 on average; L2 0.1 ends at 0.68
+# times the held-out loss of no regularisation on average, at worst 0.83; dropout 0.5 at 0.80, at worst
+# 0.96), so each test trains on three data sets from its rng and judges the mean. On this assignment's seeds the reference's means are 1.27 (the
+# test asks for more than 1.1), 0.77 for L2 (less than 0.85) and 0.84 for dropout (less than 0.92); a
+# train that ignores l2 or dropout_p scores 1.0 on both.
+BIG = dict(hidden=100, epochs=200, lr0=0.02, drop=0.5, every=50)
+DRAWS = 3
+
+
+def overfitting_data(rng):
+    """DRAWS pairs (data, seed): noisy data sets of 20 training rows and the seeds to train them with."""
+    return [(teacher(rng, 20, 10, 500, noise=1.0), int(rng.integers(1 << 20))) for _ in range(DRAWS)]
+
+
+def curves_figure(figures, title, runs):
+    """One figure of training and held-out curves: runs maps a label to a curves dict."""
+    series = {}
+    for label, curves in runs.items():
+        series[f"{label}: training"] = curves["train_loss"]
+        series[f"{label}: held-out"] = curves["val_loss"]
+    figures.curve(title, series, x_label="epoch", y_label="loss")
+
+
+def judged_losses(reference, params, data):
+    """The trained network's data loss on the training and on the held-out rows, computed here from the
+    params train returned (dropout off, no penalty): never the numbers it reported."""
+    X, y, X_val, y_val = data
+    return (reference.net_loss(params, X, y, 0.0, 0.0, False, 0)[0],
+            reference.net_loss(params, X_val, y_val, 0.0, 0.0, False, 0)[0])
+
+
+def check_reported(curves, val):
+    """The last held-out loss train recorded must be the held-out loss of the params it returned."""
+    assert np.isclose(curves["val_loss"][-1], val, rtol=1e-6, atol=1e-12), \
+        f"the last held-out loss recorded ({curves['val_loss'][-1]:.6g}) is not the held-out loss of the " \
+        f"params train returned ({val:.6g}). Hint: {HELD_OUT_WITH_DROPOUT}, at the params after each " \
+        f"epoch's step"
+
+
+@pytest.mark.points(4)
+def test_overfitting_without_regularisation(submission, reference, rng, figures, measured):
+    train, val, rise, best = [], [], [], []
+    for number, (data, seed) in enumerate(overfitting_data(rng)):
+        params, curves = run_train(submission, data, **BIG, l2=0.0, dropout_p=0.0, seed=seed)
+        if number == 0:
+            curves_figure(figures, "no regularisation: 20 training rows, 100 hidden units (first of three "
+                                   "data sets)", {"yours": curves})
+        final_train, final_val = judged_losses(reference, params, data)
+        check_reported(curves, final_val)
+        train.append(final_train)
+        val.append(final_val)
+        rise.append(final_val / curves["val_loss"].min())
+        best.append(int(np.argmin(curves["val_loss"])))
+    train, val = np.array(train), np.array(val)
+    measured.record("final training loss (mean of 3 runs)", train.mean())
+    measured.record("final held-out loss (mean of 3 runs)", val.mean())
+    measured.record("final over lowest held-out loss (mean of 3 runs)", np.mean(rise))
+    measured.record("latest epoch of a lowest held-out loss", max(best))
+    assert np.all(train < 0.1 * val), \
+        f"after 200 epochs without regularisation the final training losses are {np.round(train, 4).tolist()} " \
+        f"and the held-out ones {np.round(val, 4).tolist()}: a network this large for 20 rows should fit them " \
+        f"almost exactly (training loss below a tenth of the held-out one). Hint: check that each epoch " \
+        f"steps every parameter with its gradient"
+    assert max(best) < 100 and np.mean(rise) > 1.1, \
+        f"the held-out loss is lowest at epochs {best} and ends {np.mean(rise):.3g} times that low on average: " \
+        f"it should fall first and then rise while the network learns the noise of its training rows. Hint: " \
+        f"{HELD_OUT_WITH_DROPOUT}, at the params after each epoch's step"
+
+
+def regularised_runs(submission, reference, rng, figures, measured, label, **regularisation):
+    """Train the submission with the regularisation and the reference without it on the same data sets:
+    the final held-out loss of each (computed here from the params) as two arrays."""
+    val, plain = [], []
+    for number, (data, seed) in enumerate(overfitting_data(rng)):
+        params, curves = run_train(submission, data, **BIG, **regularisation, seed=seed)
+        ref_params, ref_curves = reference_run(reference, data, **BIG, l2=0.0, dropout_p=0.0, seed=seed)
+        if number == 0:
+            curves_figure(figures, f"{label} against no regularisation (first of three data sets)",
+                          {f"yours, {label}": curves, "reference, none": ref_curves})
+            measured.record("final training loss, first run", curves["train_loss"][-1])
+        val.append(judged_losses(reference, params, data)[1])
+        plain.append(judged_losses(reference, ref_params, data)[1])
+        check_reported(curves, val[-1])
+    measured.record("final held-out loss (mean of 3 runs)", np.mean(val))
+    return np.array(val), np.array(plain)
+@pytest.mark.points(4)
+def test_l2_reduces_overfitting(submission, reference, rng, figures, measured):
+    val, plain = regularised_runs(submission, reference, rng, figures, measured, "L2 0.1", l2=0.1, dropout_p=0.0)
+    ratio = float(np.mean(val / plain))
+    assert ratio < 0.85, \
+        f"with L2 (l2 = 0.1) the final held-out loss is {ratio:.3g} times the one without regularisation on " \
+        f"average; the penalty should bring it below 0.85 times. Hint: train passes l2 to net_loss, whose " \
+        f"gradients include the penalty's reg * W"
+
+
+@pytest.mark.points(3)
+def test_dropout_reduces_overfitting(submission, reference, rng, figures, measured):
+    val, plain = regularised_runs(submission, reference, rng, figures, measured, "dropout 0.5", l2=0.0,
+                                  dropout_p=0.5)
+    ratio = float(np.mean(val / plain))
+    assert ratio < 0.92, \
+        f"with dropout (p = 0.5) the final held-out loss is {ratio:.3g} times the one without regularisation " \
+        f"on average; dropout should bring it below 0.92 times. Hint: dropout acts in training only (net_loss " \
+        f"with train True and a new mask each epoch, seed + 1 + epoch); {HELD_OUT_WITH_DROPOUT}"

@@ -1,14 +1,16 @@
 """Public tests for the optimisers assignment: run them with `grader check optimisers`.
 
 Update rules (SGD, momentum, AdaGrad, Adam) are compared with values worked out by hand; dropout with the
-properties it must have; fit_ridge with the closed-form ridge solution it should converge to.
+properties it must have; fit_ridge with the closed-form ridge solution it should converge to; net_loss
+with a loss worked out by hand and a gradient check; train with its schedule, its first losses, and its
+curves on data small enough to overfit.
 """
 
 import numpy as np
 import pytest
 
 from grader.judge.checks import assert_all, assert_close, assert_shape
-from grader.judge.gradcheck import check_gradient
+from grader.judge.gradcheck import check_gradient, partial
 
 W = np.array([1.0, -2.0, 0.5])
 DW = np.array([0.5, 0.5, -1.0])
@@ -126,9 +128,85 @@ def test_dropout_backward_gradient_check(submission):
 
 
 @pytest.mark.points(3)
-def test_fit_ridge_converges(submission, rng):
+def test_fit_ridge_converges(submission, rng, measured):
     X = rng.normal(size=(50, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=50)
     w = submission.fit_ridge(X, y, 0.1, 0.9, 0.01, 300)
+    assert_shape(w, (3,), name="w")
+    measured.record("training loss after 300 steps",
+                    0.5 * float(np.mean((X @ w - y) ** 2)) + 0.5 * 0.01 * float(np.sum(w ** 2)))
     best = np.linalg.solve(X.T @ X / 50 + 0.01 * np.eye(3), X.T @ y / 50)
     assert_close(w, best, name="w after 300 steps (vs the closed-form ridge solution)", rtol=1e-4)
+
+
+X4 = np.array([[1.0, -1.0], [0.5, 2.0], [-1.5, 0.0], [2.0, 1.0]])
+Y4 = np.array([1.0, -0.5, 0.0, 2.0])
+NET = {"W1": np.array([[1.0, -0.5, 0.5], [0.5, 1.0, -1.0]]), "b1": np.array([0.0, 0.5, -0.5]),
+       "W2": np.array([[1.0], [-1.0], [0.5]]), "b2": np.array([0.25])}
+
+
+@pytest.mark.points(3)
+def test_net_loss_by_hand(submission):
+    # X4 @ W1 + b1 = [[0.5, -1, 1], [1.5, 2.25, -2.25], [-1.5, 1.25, -1.25], [2.5, 0.5, -0.5]]; after relu
+    # the predictions h @ W2 + b2 are [1.25, -0.5, -1, 2.25], the errors [0.25, 0, -1, 0.25], so the data
+    # loss is 0.5 * mean(errors ** 2) = 0.5 * 1.125 / 4 = 0.140625. The weights' squares add up to
+    # 3.75 + 2.25 = 6, so l2 = 0.1 adds 0.5 * 0.1 * 6 = 0.3. With train False dropout changes nothing.
+    loss, _ = submission.net_loss(NET, X4, Y4, 0.0, 0.5, False, 0)
+    assert_close(loss, 0.140625, name="loss without L2, dropout off", dtype=None)
+    loss, grads = submission.net_loss(NET, X4, Y4, 0.1, 0.5, False, 0)
+    assert_close(loss, 0.440625, name="loss with l2 = 0.1, dropout off", dtype=None,
+                 hints={"add the L2 penalty of the weights to the data loss": 0.140625})
+    for key in ("W1", "b1", "W2"):
+        check_gradient(grads[key], partial(submission.net_loss, (NET, X4, Y4, 0.1, 0.5, False, 0), 0, key, pick=0),
+                       NET[key], f"grads['{key}']", expected_value=0.440625, what="the loss of net_loss()")
+
+
+@pytest.mark.points(3)
+def test_train_first_epochs(submission):
+    # Six epochs with lr0 = 0.1, halved every 2 epochs. The losses come from the reference solution: the
+    # first training loss is the loss at the starting weights, drawn exactly as train's docstring says.
+    rng = np.random.default_rng(3)
+    X, X_val = rng.normal(size=(8, 3)), rng.normal(size=(20, 3))
+    w = np.array([1.0, -1.0, 0.5])
+    params, history = submission.train(X, np.tanh(X @ w), X_val, np.tanh(X_val @ w), hidden=5, epochs=6, lr0=0.1,
+                                       drop=0.5, every=2, l2=0.0, dropout_p=0.0, seed=11)
+    assert isinstance(history, dict) and {"train_loss", "val_loss", "lr"} <= set(history), \
+        "history must be a dict with the keys 'train_loss', 'val_loss' and 'lr'"
+    assert_close(np.asarray(history["lr"], dtype=float), np.array([0.1, 0.1, 0.05, 0.05, 0.025, 0.025]),
+                 name="history['lr']")
+    assert_close(np.asarray(history["train_loss"], dtype=float),
+                 np.array([0.2012823974686668, 0.1569166108533842, 0.11830072185837867, 0.10710722889348723,
+                           0.10549030937567672, 0.10796686108641819]), name="history['train_loss']", rtol=1e-6)
+    assert_close(np.asarray(history["val_loss"], dtype=float),
+                 np.array([0.23757146503475743, 0.2127444017548084, 0.2078161460103629, 0.2132278220859159,
+                           0.22289917788751074, 0.23042243114400737]), name="history['val_loss']", rtol=1e-6)
+    assert_shape(params["W1"], (3, 5), name="params['W1']")
+
+
+@pytest.mark.points(3)
+def test_train_overfits_and_l2_helps(submission, figures, measured):
+    # 20 noisy training rows, 100 hidden units: without regularisation the network learns the noise.
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=10) / np.sqrt(10)
+    X, X_val = rng.normal(size=(20, 10)), rng.normal(size=(500, 10))
+    y, y_val = 2 * np.tanh(X @ w) + rng.normal(size=20), 2 * np.tanh(X_val @ w) + rng.normal(size=500)
+    runs = {}
+    for label, l2 in (("no regularisation", 0.0), ("l2 = 0.1", 0.1)):
+        _, history = submission.train(X, y, X_val, y_val, hidden=100, epochs=200, lr0=0.02, drop=0.5, every=50,
+                                      l2=l2, dropout_p=0.0, seed=1)
+        assert isinstance(history, dict) and {"train_loss", "val_loss"} <= set(history), \
+            "history must be a dict with the keys 'train_loss', 'val_loss' and 'lr'"
+        runs[label] = {key: np.asarray(history[key], dtype=float) for key in ("train_loss", "val_loss")}
+    figures.curve("training and held-out loss per epoch",
+                  {f"{label}: {key}": curve for label, run in runs.items() for key, curve in run.items()},
+                  x_label="epoch", y_label="loss")
+    plain, l2 = runs["no regularisation"], runs["l2 = 0.1"]
+    for label, run in runs.items():
+        assert_shape(run["train_loss"], (200,), name=f"history['train_loss'] ({label})")
+        assert_shape(run["val_loss"], (200,), name=f"history['val_loss'] ({label})")
+        measured.record(f"final training loss, {label}", run["train_loss"][-1])
+        measured.record(f"final held-out loss, {label}", run["val_loss"][-1])
+    assert plain["train_loss"][-1] < 0.1 * plain["val_loss"][-1], \
+        "without regularisation the final training loss should be below a tenth of the held-out loss"
+    assert l2["val_loss"][-1] < 0.8 * plain["val_loss"][-1], \
+        "with l2 = 0.1 the final held-out loss should be below 0.8 times the one without regularisation"
