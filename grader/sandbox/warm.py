@@ -70,20 +70,24 @@ class WarmPool:
     def take(self) -> dict | None:
         """A warm container for one judge (`container`, `slot`, `image`), now the judge's to remove;
         None when none is ready or being started (the judge then starts a cold one)."""
-        deadline = time.monotonic() + PATIENCE_SECONDS
-        with self._wake:
-            while not self._closed:
-                while self._ready:
-                    warm, since = self._ready.popleft()
-                    self._wake.notify_all()
-                    if time.monotonic() - since < self.idle_seconds:
-                        self.taken += 1
-                        return warm
-                    self._remove(warm)
-                if not self._making or time.monotonic() >= deadline:
-                    return None
-                self._wake.wait(timeout=deadline - time.monotonic())
-        return None
+        deadline, stale = time.monotonic() + PATIENCE_SECONDS, []
+        try:
+            with self._wake:
+                while not self._closed:
+                    while self._ready:
+                        warm, since = self._ready.popleft()
+                        self._wake.notify_all()
+                        if time.monotonic() - since < self.idle_seconds:
+                            self.taken += 1
+                            return warm
+                        stale.append(warm)
+                    if not self._making or time.monotonic() >= deadline:
+                        return None
+                    self._wake.wait(timeout=deadline - time.monotonic())
+            return None
+        finally:  # removing is an engine call: never while other judges wait for the lock
+            for warm in stale:
+                self._remove(warm)
 
     def close(self) -> None:
         with self._wake:
@@ -104,13 +108,17 @@ class WarmPool:
 
     def _fill(self) -> None:
         while True:
+            stale: list[dict] = []
             with self._wake:
                 while not self._closed and len(self._ready) >= self.size:
                     self._wake.wait(timeout=self.idle_seconds / 4)
-                    self._expire()
+                    stale += self._expired()
                 if self._closed:
+                    self._ready.extend((warm, 0.0) for warm in stale)  # close() removes them
                     return
                 self._making = True
+            for warm in stale:
+                self._remove(warm)
             try:
                 warm = self._make()
             except InfrastructureError:
@@ -129,11 +137,13 @@ class WarmPool:
                 self.made += 1
                 self._wake.notify_all()
 
-    def _expire(self) -> None:
-        """Replace the containers that waited too long (called with the lock held)."""
-        now = time.monotonic()
+    def _expired(self) -> list[dict]:
+        """Take out the containers that waited too long, for the caller to remove once it let go of the
+        lock (called with the lock held); the filler then starts their replacements."""
+        now, expired = time.monotonic(), []
         while self._ready and now - self._ready[0][1] >= self.idle_seconds:
-            self._remove(self._ready.popleft()[0])
+            expired.append(self._ready.popleft()[0])
+        return expired
 
     def _make(self) -> dict:
         slot = self._tmp / f"slot-{uuid.uuid4().hex[:12]}"
@@ -169,6 +179,7 @@ class WarmPools:
         self.size, self.idle_seconds = size, idle_seconds
         self._pools: dict[tuple, tuple[WarmPool | None, float]] = {}  # key -> (pool, last used)
         self._lock = threading.Lock()
+        self._closed = False
 
     def taker(self, spec: AssignmentSpec) -> Callable[[], dict | None] | None:
         """`take` of `spec`'s pool (made now if need be), or None: cold starts for this job. A pool is
@@ -180,22 +191,35 @@ class WarmPools:
             quiet = [k for k, (_, since) in self._pools.items() if k != key and now - since >= self.idle_seconds]
             closing = [self._pools.pop(k)[0] for k in quiet]
             pool, since = self._pools.get(key, (None, None))
-            if pool is None and (since is None or now - since >= self.idle_seconds):
-                pool, since = self._open(spec), now  # refused: `since` is when, asked again after idle_seconds
-            self._pools[key] = (pool, now if pool else since)
+            opening = not self._closed and pool is None and (since is None or now - since >= self.idle_seconds)
+            # While it opens (an image check, perhaps a build) the key reads as refused: other jobs of
+            # the step start cold instead of waiting, and jobs of other steps never wait for it.
+            self._pools[key] = (pool, now if pool or opening else since)
         for old in closing:
             if old:
                 old.close()
+        if opening:
+            pool = self._open(spec, key, now)
         return pool.take if pool else None
 
-    def _open(self, spec: AssignmentSpec) -> WarmPool | None:
+    def _open(self, spec: AssignmentSpec, key: tuple, asked: float) -> WarmPool | None:
+        """Start `spec`'s pool outside the lock; a refusal is remembered from `asked` on (asked again
+        after idle_seconds), and a pool that finished opening after `close` is closed at once."""
         try:
-            return WarmPool(spec, self.size, idle_seconds=self.idle_seconds)
+            pool = WarmPool(spec, self.size, idle_seconds=self.idle_seconds)
         except GraderError:
-            return None
+            pool = None
+        with self._lock:
+            if not self._closed:
+                self._pools[key] = (pool, time.monotonic() if pool else asked)
+                return pool
+        if pool:
+            pool.close()
+        return None
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             pools, self._pools = [pool for pool, _ in self._pools.values() if pool], {}
         for pool in pools:
             pool.close()

@@ -128,7 +128,7 @@ def test_cluster_reports_equal_threads_reports(spec, cluster, threads_reports, t
 def test_every_steps_examples_through_the_cluster_option_equal_the_j2_reports(cluster, local_example_reports,
                                                                              tmp_path):
     """`grader examples <every step> --cluster ADDRESS`: all of the course's example submissions (every
-    reference, starter and mistake of the 16 steps, torch included: a worker's runner finds torch as the
+    reference, starter and mistake of every step, torch included: a worker's runner finds torch as the
     local sandbox does) graded by the two workers, each report the -j 2 report of the same submission
     (less its name: -j 2 names the reference after its folder)."""
     from grader.spec import find_assignments
