@@ -47,7 +47,8 @@ def w1_hints(params, X, y):
 def test_bn_net_loss_matches_reference(submission, reference, rng, n, d, h, c):
     params, state, X, y = net(rng, n, d, h, c)
     got = submission.bn_net_loss(params, state, X, y)
-    assert isinstance(got, tuple) and len(got) == 3, "bn_net_loss must return (loss, grads, new_bn_state)"
+    assert isinstance(got, tuple) and len(got) == 3, \
+        "bn_net_loss did not return 3 values. Hint: bn_net_loss must return (loss, grads, new_bn_state)"
     loss, grads, new_state = got
     ref_loss, ref_grads, ref_state = reference.bn_net_loss(params, state, X, y)
     running_loss = reference.softmax_loss(reference.bn_net_scores(params, state, X), y)[0]
@@ -70,7 +71,8 @@ def test_bn_net_loss_matches_reference(submission, reference, rng, n, d, h, c):
 def test_bn_net_gradient_check(submission, reference, rng):
     params, state, X, y = net(rng, 7, 4, 6, 3)
     _, grads, _ = submission.bn_net_loss(params, state, X, y)
-    assert isinstance(grads, dict), "bn_net_loss must return (loss, grads, new_bn_state) with grads a dict"
+    assert isinstance(grads, dict), "bn_net_loss's grads is not a dict. Hint: bn_net_loss must " \
+        "return (loss, grads, new_bn_state) with grads a dict"
     expected = reference.bn_net_loss(params, state, X, y)[0]
     args = (params, state, X, y)
     with assert_all() as check:
