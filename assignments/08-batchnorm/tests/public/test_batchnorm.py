@@ -100,9 +100,9 @@ def test_bn_net_gradient_check(submission):
     assert isinstance(grads, dict), "bn_net_loss must return (loss, grads, new_bn_state) with grads a dict"
     with assert_all() as check:
         for key in ("W1", "gamma", "beta", "W2", "b2"):
-            check(check_gradient, grads.get(key), partial(submission.bn_net_loss, (params, state, X, y), 0, key, pick=0),
-                  params[key], f"grads['{key}']", expected_value=1.89303472555,
-                  what="the loss of bn_net_loss()", batch_size=6)
+            loss_of = partial(submission.bn_net_loss, (params, state, X, y), 0, key, pick=0)
+            check(check_gradient, grads.get(key), loss_of, params[key], f"grads['{key}']",
+                  expected_value=1.89303472555, what="the loss of bn_net_loss()", batch_size=6)
 
 
 @pytest.mark.points(2)
