@@ -215,11 +215,13 @@ class Sequential:
 
     @property
     def params(self):
+        """{"W1": (D, H1), "b1": (H1,), ...}: the Affine layers' own W and b arrays, in order (given)."""
         affines = [layer for layer in self.layers if isinstance(layer, Affine)]
         return {f"{name}{i}": getattr(layer, name) for i, layer in enumerate(affines, 1) for name in ("W", "b")}
 
     @property
     def grads(self):
+        """The Affine layers' dW and db from the last backward, with the keys and shapes of params (given)."""
         affines = [layer for layer in self.layers if isinstance(layer, Affine)]
         return {f"{name}{i}": getattr(layer, "d" + name) for i, layer in enumerate(affines, 1)
                 for name in ("W", "b")}
