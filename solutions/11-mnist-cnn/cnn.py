@@ -195,20 +195,24 @@ def predict(params, images):
 def train(images, labels, seed):
     """Train the network on uint8 images (N, 28, 28) and integer labels (N,); return its params dict.
 
-    Use init_params, loss_and_grads with dropout and minibatch SGD (momentum welcome). It must reach 95%
-    on digits it has never seen within the time limit, on one CPU core.
+    Use init_params, loss_and_grads with dropout and minibatch SGD (momentum welcome), with a learning
+    rate that falls from one pass over the data to the next. It must reach 97.5% on digits it has never
+    seen within the time limit, on one CPU core.
     """
     ### BEGIN SOLUTION
     X = preprocess(images)
     rng = np.random.default_rng(seed)
-    params = {k: v.astype(np.float32) for k, v in init_params(8, 1, 28, 3, seed).items()}  # free: filters
+    params = {k: v.astype(np.float32) for k, v in init_params(8, 1, 28, 5, seed).items()}  # free: 8 5x5 filters
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    order = rng.permutation(len(X))[:30000]  # free: one pass over a subset is enough
-    for step, start in enumerate(range(0, len(order), 64)):  # free: batch size
-        batch = order[start:start + 64]  # free: batch size
-        _, grads = loss_and_grads(params, X[batch], labels[batch], 0.25, seed + step)  # free: dropout p
-        for key in params:
-            velocity[key] = 0.9 * velocity[key] - 0.05 * grads[key]  # free: momentum and rate
-            params[key] += velocity[key]
+    step = 0
+    for rate in (0.08, 0.016):  # free: two passes, the second at a fifth of the first's rate
+        order = rng.permutation(len(X))
+        for start in range(0, len(order), 64):  # free: batch size
+            batch = order[start:start + 64]  # free: batch size
+            _, grads = loss_and_grads(params, X[batch], labels[batch], 0.1, seed + step)  # free: dropout p
+            step += 1
+            for key in params:
+                velocity[key] = 0.9 * velocity[key] - rate * grads[key]  # free: momentum
+                params[key] += velocity[key]
     return params
     ### END SOLUTION

@@ -119,11 +119,12 @@ def test_loss_and_grads_gradient_check(submission):
 
 
 @pytest.mark.points(5)
-@pytest.mark.call_seconds(30)
-def test_training_reaches_95_percent_on_validation_digits(submission, mnist, measured):
+@pytest.mark.call_seconds(45)
+def test_training_on_20000_digits_reaches_96_percent(submission, mnist, measured):
+    # A third of the training set keeps this check quick; the hidden test trains on all of it.
     images, labels = mnist["train_images"], mnist["train_labels"]
-    params = submission.train(images[:50000], labels[:50000], 7)
+    params = submission.train(images[:20000], labels[:20000], 7)
     predicted = submission.predict(params, images[50000:])
-    assert_accuracy_explained(predicted, labels[50000:], 0.95, "predictions on 10,000 validation digits",
+    assert_accuracy_explained(predicted, labels[50000:], 0.96, "predictions on 10,000 validation digits",
                               train_predictions=lambda: submission.predict(params, images[:10000]),
                               train_labels=labels[:10000], measured=measured)
