@@ -12,6 +12,7 @@ iterated or used as a truth value: an object that claims to equal anything never
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from typing import Any
 
@@ -23,6 +24,8 @@ from grader.sandbox import Backend, RunnerProcess
 from grader.spec import Limits
 
 MAX_RESTARTS = 25
+# A handle's function or method name that feedback may print (`Net.loss()`): the runner is untrusted.
+_QUALNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\.<locals>){0,5}")
 # From process start to the runner's first frame, before any student code: Python and numpy loading.
 STARTUP_SECONDS = 60
 # What of the runner's "mutated" list is believed: a few short names (the runner is untrusted).
@@ -279,6 +282,9 @@ class Handle:
         return session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [], label)
 
     def _label(self) -> str:
+        name = self._tag.get("name")  # a function or method's qualified name, from the runner: checked here
+        if isinstance(name, str) and len(name) <= 80 and _QUALNAME.fullmatch(name):
+            return f"{name}()"
         return f"a {self._tag.get('type', 'object')} object"
 
     def _refuse(self, *_: Any) -> Any:

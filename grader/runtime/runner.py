@@ -22,6 +22,7 @@ import os
 import random
 import sys
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,10 @@ class Runner:
         while hid in self.handles:
             hid += 1
         self.handles[hid] = obj
-        return {"$h": hid, "type": type(obj).__name__, "callable": callable(obj)}
+        tag = {"$h": hid, "type": type(obj).__name__, "callable": callable(obj)}
+        if isinstance(obj, (types.FunctionType, types.MethodType)):  # so that feedback can say `Net.loss()`
+            tag["name"] = str(obj.__qualname__)[:80]
+        return tag
 
     def reply(self, value: Any) -> tuple[dict, list[bytes]]:
         tree, blobs = wire.encode(value, on_object=self._store)
