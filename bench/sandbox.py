@@ -41,6 +41,7 @@ COURSE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(COURSE))
 
 from grader.authoring.examples import cases_for  # noqa: E402  (after the path: runnable as a plain script)
+from grader.judge.checks import Measured  # noqa: E402
 from grader.judge.figures import Figures  # noqa: E402
 from grader.judge.plugin import load_reference  # noqa: E402
 from grader.judge.proxy import RunnerSession, derive_seed  # noqa: E402
@@ -90,6 +91,10 @@ class FloorPlugin:
     @pytest.fixture
     def figures(self) -> Figures:
         return Figures()
+
+    @pytest.fixture
+    def measured(self) -> Measured:
+        return Measured()
 
     @pytest.fixture(scope="session")
     def data_dir(self) -> Path:
