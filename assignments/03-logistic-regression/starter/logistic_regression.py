@@ -9,7 +9,7 @@ import numpy as np
 
 def sigmoid(z):
     """1 / (1 + exp(-z)) elementwise, without overflow warnings for z in the thousands of either sign."""
-    # TODO: compute 1 / (1 + exp(-z)) for z >= 0 and exp(z) / (1 + exp(z)) for z < 0.
+    # TODO: split on the sign of z, using for each half a form of the sigmoid whose exp cannot overflow.
     raise NotImplementedError
 
 
@@ -19,13 +19,14 @@ def cross_entropy_from_logits(z, y):
     Equal to -mean(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))), computed so that it stays finite
     (and exact) for logits like +-1000: use max(z, 0) - z y + log(1 + exp(-|z|)).
     """
-    # TODO: the mean of max(z, 0) - z * y + log1p(exp(-|z|)).
+    # TODO: the mean of the stable per-example loss the docstring gives (np.log1p is exact near 0).
     raise NotImplementedError
 
 
 def gradients(X, y, w, b):
     """(dL/dw (D,), dL/db float) of the mean cross-entropy of the model on (X, y)."""
-    # TODO: errors = sigmoid(X @ w + b) - y, then X.T @ errors / N and their mean.
+    # TODO: derive dL/dz for one example on paper first (it is short), then chain it to w and b and
+    #       average over the batch.
     raise NotImplementedError
 
 
