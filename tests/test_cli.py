@@ -1,14 +1,12 @@
 """The `grader` command as users meet it: exit codes, messages, files written."""
 
 import json
-import re
 import subprocess
 import sys
 
 import pytest
 
 from grader.authoring.examples import materialise
-from grader.spec import load_spec
 from tests.conftest import COURSE
 
 
@@ -83,11 +81,9 @@ def test_release_never_ships_hidden_tests_or_the_solution(tmp_path):
     assert check.returncode == 1 and "not implemented yet" in check.stdout
     # ... and without --course or a step's name, from inside the step's folder, as its README says
     starter = tmp_path / "bundle" / "assignments" / "05-backprop" / "starter"
-    points = load_spec(COURSE / "assignments" / "05-backprop").points
     for args in (["check"], ["check", "backprop"]):
         inside = grader(*args, cwd=starter)
-        public = re.search(r"Score: 0/(\d+)", inside.stdout)  # the public tests' points only
-        assert inside.returncode == 1 and public and 0 < int(public[1]) < points, inside.stdout + inside.stderr
+        assert inside.returncode == 1 and "Score: 0/36" in inside.stdout, inside.stderr  # the public points
     assert (tmp_path / "bundle" / ".grader-course").is_file()
     readme = (tmp_path / "bundle" / "README.md").read_text()
     assert "pip install wheels/dl_grader-" in readme and "cd assignments/05-backprop/starter" in readme

@@ -113,12 +113,12 @@ class WarmPool:
                 while not self._closed and len(self._ready) >= self.size:
                     self._wake.wait(timeout=self.idle_seconds / 4)
                     stale += self._expired()
-                if self._closed:
-                    self._ready.extend((warm, 0.0) for warm in stale)  # close() removes them
-                    return
-                self._making = True
+                closed = self._closed
+                self._making = not closed
             for warm in stale:
                 self._remove(warm)
+            if closed:
+                return
             try:
                 warm = self._make()
             except InfrastructureError:
