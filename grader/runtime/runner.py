@@ -39,6 +39,7 @@ MAX_TRACEBACK = 4000
 COPY_BYTES = 1 << 26
 SAMPLE_ITEMS = 1 << 20
 SAMPLE_BLOCKS = 64
+COMPARE_BYTES = 1 << 20
 MAX_WATCHED = 256  # arrays and containers looked at per call, and how deep into nested arguments
 MAX_DEPTH = 4
 
@@ -183,7 +184,7 @@ def changed(before: list[tuple[str, Any, Any]]) -> list[str]:
     out: list[str] = []
     for label, value, print_before in before:
         if isinstance(value, np.ndarray):
-            now = _fingerprint(value, isinstance(print_before[-1], np.ndarray))
+            now = _fingerprint(value, isinstance(print_before[-1], np.ndarray), live=True)
         else:
             now = _members(value)
         if not _same(print_before, now):
@@ -191,13 +192,14 @@ def changed(before: list[tuple[str, Any, Any]]) -> list[str]:
     return out
 
 
-def _fingerprint(array: np.ndarray, copy: bool) -> tuple:
-    """Shape, dtype and contents: a copy of the array, or a hash of a sample of its elements."""
+def _fingerprint(array: np.ndarray, copy: bool, *, live: bool = False) -> tuple:
+    """Shape, dtype and contents: a copy of the array (with `live`, the array itself, to be compared
+    with an earlier copy), or a hash of a sample of its elements."""
     head = (array.shape, array.dtype.str)
     if array.dtype.hasobject:  # wire never sends these; a handle's own object array is not looked into
         return (*head, None)
     if copy:
-        return (*head, array.copy())
+        return (*head, array if live else array.copy())
     flat = array.reshape(-1)
     block = max(1, SAMPLE_ITEMS // SAMPLE_BLOCKS)
     starts = np.linspace(0, max(0, flat.size - block), SAMPLE_BLOCKS).astype(np.int64)
@@ -219,12 +221,26 @@ def _same(a: tuple, b: tuple) -> bool:
         return False
     for x, y in zip(a, b):
         if isinstance(x, np.ndarray):
-            # Bytewise, so NaN stays equal to NaN and -0.0 to itself; shape and dtype are compared above.
-            if not isinstance(y, np.ndarray) or x.tobytes() != y.tobytes():
+            if not isinstance(y, np.ndarray) or not _same_bytes(x, y):
                 return False
         elif x != y:
             return False
     return True
+
+
+def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bytewise, so NaN stays equal to NaN and -0.0 to itself; in 1 MB pieces, so a 10 MB argument
+    costs a compare, not two more copies and a 10 MB temporary."""
+    if a.shape != b.shape or a.dtype.str != b.dtype.str:
+        return False
+    x, y = _bytes_of(a), _bytes_of(b)
+    return all(np.array_equal(x[i:i + COMPARE_BYTES], y[i:i + COMPARE_BYTES])
+               for i in range(0, x.size, COMPARE_BYTES))
+
+
+def _bytes_of(a: np.ndarray) -> np.ndarray:
+    flat = np.ascontiguousarray(a).reshape(-1)  # in C order: a copy only for a non-contiguous array
+    return flat.view(np.uint8) if flat.nbytes else np.empty(0, dtype=np.uint8)
 
 
 def seed_everything(seed: int) -> None:
