@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import random
+import socket
 import sys
 import traceback
 import types
@@ -294,9 +295,23 @@ def _take_channel() -> wire.Channel:
     return wire.Channel(read_fd, write_fd, max_frame_bytes=1 << 34)
 
 
+def _socket_channel(path: str, stdio: wire.Channel) -> wire.Channel:
+    """The channel over the socket the judge listens on (a docker runner's, see grader.sandbox.docker):
+    the stdin/stdout channel is closed, so from here on only the socket carries frames."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    fd = sock.detach()
+    for old in {stdio.read_fd, stdio.write_fd}:
+        os.close(old)
+    return wire.Channel(fd, fd, max_frame_bytes=stdio.max_frame_bytes)
+
+
 def main() -> None:
     channel = _take_channel()
-    runner = Runner(_config(json.loads(sys.argv[-1]), channel))
+    config = _config(json.loads(sys.argv[-1]), channel)
+    if config.get("channel"):
+        channel = _socket_channel(config["channel"], channel)
+    runner = Runner(config)
     # Before any student code runs: tells the judge that the sandbox itself works, so a runner that
     # dies after this is the submission's doing, and one that never says it is the grader's fault.
     absent = [name for name in runner.needs if importlib.util.find_spec(name) is None]

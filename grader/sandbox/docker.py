@@ -3,9 +3,13 @@
 A container has no network, runs as nobody with every capability dropped and no-new-privileges, on a
 read-only root with a size-capped /tmp, with memory (no swap), pids, CPU, open files, core and file
 size capped, and only the environment given here. The runtime and the submission are bind-mounted
-read-only. The protocol travels over docker's attach stream: requests on stdin, replies on stdout;
-student prints (stderr) are split off by a pump thread into the capped OutputBuffer, so nothing the
-student writes can reach a frame, a log file or the host's disk.
+read-only. The protocol travels over a unix socket in a folder only that container mounts
+(`ChannelListener`): the judge accepts one connection, from a process of that container as nobody,
+and then removes the socket. Where the judge cannot check who connects (not root), or with
+GRADER_DOCKER_CHANNEL=attach, it travels over docker's attach stream instead (requests on stdin,
+replies on stdout; a tenth of the speed per call). Student prints (stderr) are split off the attach
+stream by a pump thread into the capped OutputBuffer, so nothing the student writes can reach a
+frame, a log file or the host's disk.
 
 It must never leave a container behind: each one is labelled (`dl-grader=1`, job, owner pid), removed
 on close, at exit, and by the next backend when its owner died; a lifetime cap inside the container
@@ -49,6 +53,10 @@ WALL_GRACE_SECONDS = 300
 LIFETIME_GRACE_SECONDS = 60
 GPU_LOCKS = Path(tempfile.gettempdir())
 STREAM_HEADER = struct.Struct(">BxxxI")  # docker's multiplexed stream: type (1 out, 2 err), size
+CHANNEL_MOUNT = "/run/grader"  # where a runner finds its channel's socket (a folder of its own)
+CHANNEL_SOCKET = "channel.sock"
+# Seconds for a runner to connect (Python and numpy starting in a new container, on a busy machine).
+CONNECT_SECONDS = 60
 
 
 def _engine_errors() -> tuple[type[BaseException], ...]:
@@ -68,15 +76,18 @@ def container_lifetime(limits: Limits) -> int:
 
 
 def container_options(config: RunnerConfig, limits: Limits, *, image: str, runtime: Path, job: str,
-                      gpu: str | None = None) -> dict[str, Any]:
+                      gpu: str | None = None, channel: Path | None = None) -> dict[str, Any]:
     """The arguments of `containers.create` for one runner: every limit and mount in one pure value.
 
     `gpu` is the device id (index or UUID) this job holds, or None: a container gets a GPU only when
-    the assignment asks for one, and then exactly the one its job has locked.
+    the assignment asks for one, and then exactly the one its job has locked. `channel` is the folder
+    of its channel's socket (bound read-only at CHANNEL_MOUNT), or None for the attach stream.
     """
     from docker.types import DeviceRequest, LogConfig, Mount
 
     runner_config = config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
+    if channel is not None:
+        runner_config["channel"] = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"
     options: dict[str, Any] = {
         "image": image,
         "command": ["timeout", "-s", "KILL", str(container_lifetime(limits)),
@@ -97,7 +108,8 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,noexec,size={limits.disk_mb}m,mode=1777"},
         "mounts": [Mount(JAIL_RUNTIME, str(runtime), type="bind", read_only=True),
-                   Mount(JAIL_WORKSPACE, str(Path(config.workspace).resolve()), type="bind", read_only=True)],
+                   Mount(JAIL_WORKSPACE, str(Path(config.workspace).resolve()), type="bind", read_only=True),
+                   *([Mount(CHANNEL_MOUNT, str(channel), type="bind", read_only=True)] if channel else [])],
         **_resource_limits(limits),
         # No log driver: a flood must not fill the host's disk through docker's json logs.
         "log_config": LogConfig(type=LogConfig.types.NONE),
@@ -114,7 +126,7 @@ def warm_container_options(needs: tuple[str, ...], limits: Limits, *, image: str
     the judge fills later, its runner imports `needs` and waits for its config as the first frame, and
     its lifetime cap counts the time it may wait. Owned by the pool's process until a judge adopts it."""
     options = container_options(RunnerConfig(slot, {}, 0, needs=needs), limits, image=image, runtime=runtime,
-                                job=job)
+                                job=job, channel=channel_folder(slot) if socket_channel() else None)
     lifetime = container_lifetime(limits) + int(idle_seconds)
     options["command"] = ["timeout", "-s", "KILL", str(lifetime), "python3", "-I", "-c", BOOTSTRAP, JAIL_RUNTIME,
                           json.dumps({"warm": True, "preload": list(needs)})]
@@ -140,6 +152,81 @@ def _resource_limits(limits: Limits) -> dict[str, Any]:
     }
 
 
+def socket_channel() -> bool:
+    """Whether runners talk over a socket (else docker's attach stream): the judge must be root to
+    check who connects (SO_PEERCRED, the peer's pid namespace); GRADER_DOCKER_CHANNEL=attach opts out,
+    e.g. for a grader in a container of its own that cannot see the runners' processes."""
+    return os.environ.get("GRADER_DOCKER_CHANNEL", "socket") != "attach" and os.geteuid() == 0
+
+
+def channel_folder(slot: Path) -> Path:
+    """The channel folder of the warm container whose workspace is `slot`: beside it, removed with it."""
+    return slot.with_name(slot.name + ".channel")
+
+
+def remove_slot(slot: Path | str) -> None:
+    """A warm container's slot and its channel folder."""
+    shutil.rmtree(slot, ignore_errors=True)
+    shutil.rmtree(channel_folder(Path(slot)), ignore_errors=True)
+
+
+class ChannelListener:
+    """The judge's end of one runner's channel: a socket in a folder that only that runner's container
+    mounts, reachable by uid nobody alone, that accepts one connection from a process of that
+    container and is then removed."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chown(folder, NOBODY, NOBODY)
+        self.path = folder / CHANNEL_SOCKET
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(self.path))
+        os.chown(self.path, NOBODY, NOBODY)
+        os.chmod(self.path, 0o600)
+        self.sock.listen(4)
+        self.sock.setblocking(False)
+
+    def accept(self, container_pid: int, *, alive: Callable[[], bool], deadline: float) -> int:
+        """The connected fd of the container's runner; an InfrastructureError if its container ended
+        first or nothing of it connected by `deadline`. Connections from anyone else are closed."""
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise InfrastructureError(f"the runner did not connect to its channel within "
+                                              f"{CONNECT_SECONDS} s (GRADER_DOCKER_CHANNEL=attach uses docker's "
+                                              "attach stream instead)")
+                if not select.select([self.sock], [], [], min(0.2, remaining))[0]:
+                    if not alive():
+                        raise InfrastructureError("the runner's container ended before its runner connected")
+                    continue
+                with contextlib.suppress(BlockingIOError):
+                    conn, _ = self.sock.accept()
+                    if _peer_in(conn, container_pid):
+                        conn.setblocking(False)
+                        return conn.detach()
+                    conn.close()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def _peer_in(conn: socket.socket, container_pid: int) -> bool:
+    """Whether the connected process runs as nobody in the pid namespace of the container's first process."""
+    pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    if uid != NOBODY or pid <= 0 or container_pid <= 0:
+        return False
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/ns/pid"), os.stat(f"/proc/{container_pid}/ns/pid")
+    except OSError:
+        return False
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
 class DockerProcess:
     """One runner container: the channel to it, and the facts of how it ended."""
 
@@ -157,10 +244,9 @@ class DockerProcess:
         self._open(client, options, adopt)
         self._cgroups = _cgroup_dirs(self.container.attrs["State"].get("Pid") or 0)
         self._raw.setblocking(False)
-        read_fd, self._pipe_w = os.pipe()
-        with contextlib.suppress(OSError):  # a 1 MB pipe: a 10 MB reply crosses in 10 hops, not 160
-            fcntl.fcntl(self._pipe_w, fcntl.F_SETPIPE_SZ, 1 << 20)
-        self.channel = wire.Channel(read_fd, self._raw.fileno(), max_frame_bytes=limits.frame_mb << 20)
+        self._pipe_r, self._pipe_w = os.pipe()
+        self._on_socket = False  # once the frames travel over the socket, stdout is dropped
+        self.channel = wire.Channel(self._pipe_r, self._raw.fileno(), max_frame_bytes=limits.frame_mb << 20)
         wall = limits.total_seconds + limits.import_seconds + WALL_GRACE_SECONDS
         self._watchdog = threading.Timer(wall, self._stop_for, [f"wall-clock limit: the runner's container "
                                                                  f"was still alive after {wall:g} s"])
@@ -192,6 +278,17 @@ class DockerProcess:
             self._remove()
             raise
 
+    def use_socket(self, listener: ChannelListener) -> None:
+        """From now on the frames travel over the socket its runner connects to (CONNECT_SECONDS)."""
+        pid = self.container.attrs["State"].get("Pid") or 0
+        try:
+            fd = listener.accept(pid, alive=self._pump.is_alive, deadline=time.monotonic() + CONNECT_SECONDS)
+        except InfrastructureError as exc:
+            printed = self.output.text()[0].strip()[-1000:]
+            raise InfrastructureError(f"{exc}{': ' + printed if printed else ''}") from None
+        self._on_socket = True
+        self.channel = wire.Channel(fd, fd, max_frame_bytes=self.limits.frame_mb << 20)
+
     # -- the stream ---------------------------------------------------------------------------------
     def _demultiplex(self) -> None:
         """Split docker's stream: stdout into the channel's pipe, stderr into the capped output."""
@@ -215,7 +312,7 @@ class DockerProcess:
                         break
                     payload = bytes(buffer[STREAM_HEADER.size:STREAM_HEADER.size + size])
                     del buffer[:STREAM_HEADER.size + size]
-                    if kind == 1:
+                    if kind == 1 and not self._on_socket:
                         _write_all(self._pipe_w, payload)
                     elif kind == 2:
                         self._print(payload)
@@ -277,7 +374,8 @@ class DockerProcess:
         with contextlib.suppress(OSError):
             self._raw.shutdown(socket.SHUT_RDWR)  # wakes the pump's select with an end of stream
         self._pump.join(timeout=5)
-        for closing in (lambda: os.close(self.channel.read_fd), self._sock.close, self._raw.close):
+        fds = {self._pipe_r, self.channel.read_fd}
+        for closing in (*(lambda fd=fd: os.close(fd) for fd in fds), self._sock.close, self._raw.close):
             with contextlib.suppress(OSError):
                 closing()
         self._remove()
@@ -510,9 +608,20 @@ class DockerBackend:
     def start(self) -> DockerProcess:
         process = self._start_warm()
         if process is None:
+            channel = self._tmp / f"channel-{len(self._processes)}" if socket_channel() else None
+            listener = ChannelListener(channel) if channel else None
             options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
-                                        job=self.job, gpu=self._gpu.device if self._gpu else None)
-            process = DockerProcess(self.client, options, self.limits, self.output)
+                                        job=self.job, gpu=self._gpu.device if self._gpu else None, channel=channel)
+            try:
+                process = DockerProcess(self.client, options, self.limits, self.output)
+            except BaseException:
+                if listener:
+                    listener.close()
+                raise
+            self._processes.append(process)
+            if listener:
+                process.use_socket(listener)
+            return process
         self._processes.append(process)
         return process
 
@@ -523,22 +632,29 @@ class DockerBackend:
         if not warm or warm["image"] != self.image or self._gpu is not None:
             self._discard(warm)
             return None
+        slot = Path(warm["slot"])
+        on_socket = channel_folder(slot).is_dir()  # made by the pool when it chose the socket
         try:
             # symlinks=True: a link (ingest refuses them) would be copied as a link, never followed here.
-            shutil.copytree(self.config.workspace, warm["slot"], dirs_exist_ok=True, symlinks=True)
+            shutil.copytree(self.config.workspace, slot, dirs_exist_ok=True, symlinks=True)
+            listener = ChannelListener(channel_folder(slot)) if on_socket else None
             process = DockerProcess(self.client, {}, self.limits, self.output, adopt=warm["container"])
         except (InfrastructureError, OSError):
             self._discard(warm)
             return None
+        config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
+        if on_socket:
+            config["channel"] = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"
         try:
-            process.channel.send(self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
-                                 deadline=time.monotonic() + 30)
-        except (wire.WireError, OSError):  # its runner died while it waited: closed here, a cold start follows
+            process.channel.send(config, deadline=time.monotonic() + 30)
+            if listener:
+                process.use_socket(listener)
+        except (wire.WireError, OSError, InfrastructureError):  # its runner died while it waited: a cold start follows
             process.close()
             self._discard(warm)
             return None
         self.warm_runners += 1
-        self._slots.append(Path(warm["slot"]))
+        self._slots.append(slot)
         return process
 
     def _discard(self, warm: dict | None) -> None:
@@ -547,7 +663,7 @@ class DockerBackend:
             return
         with contextlib.suppress(Exception):
             self.client.containers.get(warm["container"]).remove(force=True)
-        shutil.rmtree(warm["slot"], ignore_errors=True)
+        remove_slot(warm["slot"])
 
     def environment(self) -> dict:
         facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
@@ -569,7 +685,7 @@ class DockerBackend:
         self._discard(self._warm() if self._warm else None)  # handed over, never started: still ours
         self._warm = None
         for slot in self._slots:
-            shutil.rmtree(slot, ignore_errors=True)
+            remove_slot(slot)
         # Belt and braces: anything of this job the engine still knows about (a half-made container).
         with contextlib.suppress(docker.errors.APIError):
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.job={self.job}"}):

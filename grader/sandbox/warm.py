@@ -28,7 +28,8 @@ from typing import Callable
 from grader import jobdirs
 from grader.errors import GraderError, InfrastructureError
 from grader.sandbox import write_runtime
-from grader.sandbox.docker import ENGINE_ERRORS, LABEL, warm_container_options
+from grader.sandbox.docker import (ENGINE_ERRORS, LABEL, channel_folder, remove_slot, socket_channel,
+                                   warm_container_options)
 from grader.sandbox.image import connect, ensure_image, variant_for
 from grader.spec import AssignmentSpec
 
@@ -149,6 +150,8 @@ class WarmPool:
         slot = self._tmp / f"slot-{uuid.uuid4().hex[:12]}"
         slot.mkdir(mode=0o755)
         slot.chmod(0o755)
+        if socket_channel():
+            channel_folder(slot).mkdir(mode=0o700)
         options = warm_container_options(self.spec.needs, self.spec.limits, image=self.image, runtime=self.runtime,
                                          slot=slot, job=uuid.uuid4().hex[:12], pool=self.id,
                                          idle_seconds=self.idle_seconds)
@@ -160,14 +163,14 @@ class WarmPool:
             if container is not None:
                 with contextlib.suppress(*ENGINE_ERRORS):
                     container.remove(force=True)
-            shutil.rmtree(slot, ignore_errors=True)
+            remove_slot(slot)
             raise InfrastructureError(f"the warm pool could not start a runner container: {exc}") from None
         return {"container": container.id, "slot": str(slot), "image": self.image}
 
     def _remove(self, warm: dict) -> None:
         with contextlib.suppress(*ENGINE_ERRORS):
             self.client.containers.get(warm["container"]).remove(force=True)
-        shutil.rmtree(warm["slot"], ignore_errors=True)
+        remove_slot(warm["slot"])
 
 
 class WarmPools:

@@ -107,3 +107,69 @@ def test_doctor_reports_engine_and_image(engine):
     assert facts["engine"]["version"] and facts["image"]["tag"] == image_tag()
     assert facts["image"]["present"] and facts["image"]["size_mb"] < 250
     assert isinstance(facts["gpus"], list)
+
+
+def test_frames_travel_over_the_containers_own_socket(runner):
+    """As root, the frames leave docker's attach stream: a socket in a folder only this container
+    mounts, gone once its runner connected; prints still reach the output through the stream."""
+    r = runner(ECHO, ["double"])
+    assert r.process.channel.read_fd != r.process._pipe_r  # the channel is not the attach stream's pipe
+    assert r.call("double", np.arange(3.0)).tolist() == [0.0, 2.0, 4.0]
+    folders = list(r.backend._tmp.glob("channel-*"))
+    assert len(folders) == 1 and list(folders[0].iterdir()) == []  # the socket was removed on connect
+    time.sleep(0.2)
+    assert "printed in a call" in r.backend.output.text()[0]
+
+
+def test_the_attach_stream_still_carries_frames_where_asked(runner, monkeypatch):
+    monkeypatch.setenv("GRADER_DOCKER_CHANNEL", "attach")
+    r = runner(ECHO, ["double"])
+    assert r.process.channel.read_fd == r.process._pipe_r
+    big = np.random.default_rng(1).random(1 << 17)
+    assert np.array_equal(r.call("double", big), big * 2)
+    assert not list(r.backend._tmp.glob("channel-*"))
+
+
+def test_a_channel_socket_accepts_no_process_outside_its_container(engine, tmp_path):
+    """A process of the host that connects first (here as nobody, the runner's uid) is turned away,
+    and the judge keeps waiting for the container's own runner, failing as the sandbox's fault."""
+    import os
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    from grader.sandbox.docker import NOBODY, ChannelListener
+
+    container = engine.containers.run(
+        image_tag_of(engine), ["sleep", "30"], entrypoint=[], detach=True, network_mode="none",
+        labels={LABEL: "1"}, remove=True)
+    try:
+        container.reload()
+        reachable = Path(tempfile.mkdtemp())  # (tmp_path's parents are closed to nobody)
+        reachable.chmod(0o755)
+        listener = ChannelListener(reachable / "channel")
+        pid = os.fork()
+        if pid == 0:  # the impostor: the host's nobody
+            code = 1
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.connect(str(listener.path))
+                    code = 0 if sock.recv(1) == b"" else 2  # connected, then closed by the judge unread
+            finally:
+                os._exit(code)
+        with pytest.raises(InfrastructureError, match="did not connect to its channel"):
+            listener.accept(container.attrs["State"]["Pid"], alive=lambda: True, deadline=time.monotonic() + 1.5)
+        assert os.waitpid(pid, 0)[1] == 0  # it got in line, and was closed
+        assert not listener.path.exists()
+        shutil.rmtree(reachable)
+    finally:
+        container.kill()
+
+
+def image_tag_of(engine) -> str:
+    from grader.sandbox.image import ensure_image
+
+    return ensure_image(engine)
