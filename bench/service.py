@@ -12,7 +12,9 @@ Measured, each from the sender's side:
                 then the time until the last commit status arrives and each push's push-to-status time
 
 and, beside them, `grader grade` of the same content from the command line (what a student's CI job
-would pay per grading, process start included). Figures go to out/bench-service.json. It starts and
+would pay per grading, process start included). With `--latency STEP` it measures instead what one
+student waits on a quiet service: N pushes of STEP's reference, one at a time, each sent once the
+previous status arrived (`--sandbox docker`: the service's warm pool serves all but the first). Figures go to out/bench-service.json. It starts and
 stops only its own processes and works in a temporary folder it removes.
 """
 
@@ -67,9 +69,23 @@ def run_mode(synchronous: str, pushes: int, workers: int, answers_only: bool = F
     return {**figures, "burst_all_statuses_s": last - started, "feedback_s": summary(list(burst.values()))}
 
 
-def single_push(rig: LoadRig, student: str) -> tuple[float, float]:
-    """(answer seconds, push-to-status seconds) of one push on an idle service."""
-    sha = rig.commits[student][0]
+def latency(step: str, pushes: int, sandbox: str) -> dict:
+    """Push-to-status seconds of `pushes` pushes of `step`'s reference, one at a time, on one service."""
+    with tempfile.TemporaryDirectory(prefix="bench-service-latency-") as tmp:
+        rig = LoadRig(Path(tmp), per_student=pushes, workers=2, step=step,
+                      contents={"ref": COURSE / "solutions" / step}, sandbox=sandbox, distinct=True)
+        rig.make_commits()
+        rig.start()
+        try:
+            seconds = [single_push(rig, "ref", n)[1] for n in range(pushes)]
+        finally:
+            rig.stop()
+    return {"step": step, "sandbox": sandbox, "first_s": seconds[0], "then_s": summary(seconds[1:] or seconds)}
+
+
+def single_push(rig: LoadRig, student: str, n: int = 0) -> tuple[float, float]:
+    """(answer seconds, push-to-status seconds) of one push (the student's n-th commit) on an idle service."""
+    sha = rig.commits[student][n]
     body, headers = signed_push(f"course/{student}", sha)
     started = time.monotonic()
     status, _, _ = rig.service.request("POST", "/hooks/github", body, headers)
@@ -103,7 +119,12 @@ def main() -> int:
     parser.add_argument("--modes", default=",".join(MODES), help="sqlite_synchronous settings to compare")
     parser.add_argument("--answers-only", action="store_true",
                         help="measure the 202s only: stop each service after its burst (minutes sooner)")
+    parser.add_argument("--latency", metavar="STEP", help="instead: one student's pushes of STEP's reference, "
+                        "one at a time (push to commit status)")
+    parser.add_argument("--sandbox", default="docker", help="with --latency: the service's sandbox (default docker)")
     args = parser.parse_args()
+    if args.latency:
+        return print_latency(latency(args.latency, max(2, args.pushes), args.sandbox))
     results = [run_mode(mode, args.pushes, args.workers, args.answers_only) for mode in args.modes.split(",")]
     cli = cli_seconds()
     print(f"{STEP}, local sandbox, {args.workers} grading threads, {platform.node()} "
@@ -127,6 +148,18 @@ def main() -> int:
     out.write_text(json.dumps({"step": STEP, "pushes": args.pushes, "cli_grade_s": cli, "modes": results}, indent=2))
     print(f"figures: {out}")
     return 1 if any(r["not_202"] for r in results) else 0
+
+
+def print_latency(r: dict) -> int:
+    then = r["then_s"]
+    print(f"{r['step']}, {r['sandbox']} sandbox, one push at a time on a quiet service, {platform.node()}")
+    print(f"push -> commit status: first {r['first_s']:.2f} s (the step's first grading on this service), then median "
+          f"{then['median']:.2f} s, max {then['max']:.2f} s; target (issue 17): <= 3 s: "
+          f"{'met' if then['median'] <= 3 else 'NOT met'}")
+    out = COURSE / "out" / "bench-service-latency.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(r, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

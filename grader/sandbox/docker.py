@@ -83,11 +83,10 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
     the assignment asks for one, and then exactly the one its job has locked. `channel` is the folder
     of its channel's socket (bound read-only at CHANNEL_MOUNT), or None for the attach stream.
     """
-    from docker.types import DeviceRequest, LogConfig, Mount
+    from docker.types import DeviceRequest, LogConfig
 
-    runner_config = config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
-    if channel is not None:
-        runner_config["channel"] = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"
+    runner_config = {**config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
+                     **({"channel": f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"} if channel else {})}
     options: dict[str, Any] = {
         "image": image,
         "command": ["timeout", "-s", "KILL", str(container_lifetime(limits)),
@@ -107,9 +106,7 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
         "security_opt": ["no-new-privileges"],
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,noexec,size={limits.disk_mb}m,mode=1777"},
-        "mounts": [Mount(JAIL_RUNTIME, str(runtime), type="bind", read_only=True),
-                   Mount(JAIL_WORKSPACE, str(Path(config.workspace).resolve()), type="bind", read_only=True),
-                   *([Mount(CHANNEL_MOUNT, str(channel), type="bind", read_only=True)] if channel else [])],
+        "mounts": _mounts(config, runtime, channel),
         **_resource_limits(limits),
         # No log driver: a flood must not fill the host's disk through docker's json logs.
         "log_config": LogConfig(type=LogConfig.types.NONE),
@@ -118,6 +115,14 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
     if gpu is not None:
         options["device_requests"] = [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])]
     return options
+
+
+def _mounts(config: RunnerConfig, runtime: Path, channel: Path | None) -> list:
+    """The runtime, the submission and (for the socket channel) the channel's folder, all read-only."""
+    from docker.types import Mount
+
+    binds = {JAIL_RUNTIME: runtime, JAIL_WORKSPACE: Path(config.workspace).resolve(), CHANNEL_MOUNT: channel}
+    return [Mount(target, str(source), type="bind", read_only=True) for target, source in binds.items() if source]
 
 
 def warm_container_options(needs: tuple[str, ...], limits: Limits, *, image: str, runtime: Path, slot: Path,

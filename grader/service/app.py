@@ -268,6 +268,7 @@ def create_app(config: ServiceConfig, store: Store | None = None, grade: GradeFu
     store = store or Store(config.database, synchronous=config.sqlite_synchronous)
     worker = Worker(config, store, grade) if grade else Worker(config, store)
     service = Service(config, store, worker, StatusPoster(config, store))
+    worker.finished = service.poster.nudged.set
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -124,6 +124,7 @@ class StatusPoster:
     def __init__(self, config: ServiceConfig, store: Store, *, poll_seconds: float = 0.5) -> None:
         self.config, self.store, self.poll_seconds = config, store, poll_seconds
         self.stopping = threading.Event()
+        self.nudged = threading.Event()  # set by the worker when a job finished: post now, not at the next poll
         self.thread = threading.Thread(target=self._loop, name="status-poster", daemon=True)
 
     def start(self) -> None:
@@ -135,10 +136,15 @@ class StatusPoster:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.nudged.set()
         self.thread.join(timeout=POST_SECONDS + 5)
 
     def _loop(self) -> None:
-        while not self.stopping.wait(self.poll_seconds):
+        while not self.stopping.is_set():
+            self.nudged.wait(self.poll_seconds)
+            self.nudged.clear()
+            if self.stopping.is_set():
+                return
             try:
                 self.post_due()
             except Exception:  # the database hiccuped: log and try again on the next round

@@ -103,6 +103,7 @@ class Worker:
             self.grade = self._grade_warm
         self.wake = threading.Event()
         self.stopping = threading.Event()
+        self.finished: Callable[[], None] = lambda: None  # told after each job (the status poster's nudge)
         self.threads = [threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
                         for n in range(max(1, config.workers))]
 
@@ -149,5 +150,6 @@ class Worker:
             report, error, result = None, f"the grader failed: {type(exc).__name__}: {exc}", "infra_error"
         forge_knows = bool(self.config.forge_api) and job.get("upload") is None   # an upload has no commit
         self.store.finish(job["id"], report=report, error=error, post_status=forge_knows, result=result)
+        self.finished()
         LOG.info("graded", extra={"fields": {"job": job["id"], "status": report and report["status"],
                                              "score": report and report["score"], "error": error}})

@@ -130,7 +130,7 @@ def test_the_attach_stream_still_carries_frames_where_asked(runner, monkeypatch)
     assert not list(r.backend._tmp.glob("channel-*"))
 
 
-def test_a_channel_socket_accepts_no_process_outside_its_container(engine, tmp_path):
+def test_a_channel_socket_accepts_no_process_outside_its_container(engine):
     """A process of the host that connects first (here as nobody, the runner's uid) is turned away,
     and the judge keeps waiting for the container's own runner, failing as the sandbox's fault."""
     import os
@@ -146,23 +146,26 @@ def test_a_channel_socket_accepts_no_process_outside_its_container(engine, tmp_p
         labels={LABEL: "1"}, remove=True)
     try:
         container.reload()
-        reachable = Path(tempfile.mkdtemp())  # (tmp_path's parents are closed to nobody)
+        reachable = Path(tempfile.mkdtemp())
         reachable.chmod(0o755)
         listener = ChannelListener(reachable / "channel")
         pid = os.fork()
         if pid == 0:  # the impostor: the host's nobody
             code = 1
             try:
+                os.chdir(listener.path.parent.parent)  # from here, whatever the folders above it allow
                 os.setgid(NOBODY)
                 os.setuid(NOBODY)
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                    sock.connect(str(listener.path))
+                    sock.connect(f"{listener.path.parent.name}/{listener.path.name}")
                     code = 0 if sock.recv(1) == b"" else 2  # connected, then closed by the judge unread
+            except BaseException as exc:  # shown in the test's captured stderr
+                os.write(2, f"impostor: {exc!r}\n".encode())
             finally:
                 os._exit(code)
         with pytest.raises(InfrastructureError, match="did not connect to its channel"):
             listener.accept(container.attrs["State"]["Pid"], alive=lambda: True, deadline=time.monotonic() + 1.5)
-        assert os.waitpid(pid, 0)[1] == 0  # it got in line, and was closed
+        assert os.waitpid(pid, 0)[1] == 0  # it connected (got in line), and was closed unread
         assert not listener.path.exists()
         shutil.rmtree(reachable)
     finally:

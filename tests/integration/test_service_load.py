@@ -54,8 +54,11 @@ class LoadRig:
     """A course with one bare repository per student in CONTENTS, `per_student` commits in each, and
     `grader serve` (local sandbox, `workers` threads) plus a loopback forge for its statuses."""
 
-    def __init__(self, root: Path, *, per_student: int, workers: int = 2, synchronous: str | None = None) -> None:
-        self.root, self.per_student = root, per_student
+    def __init__(self, root: Path, *, per_student: int, workers: int = 2, synchronous: str | None = None,
+                 step: str = STEP, contents: dict[str, Path] | None = None, sandbox: str | None = None,
+                 distinct: bool = False) -> None:
+        self.root, self.per_student, self.distinct = root, per_student, distinct
+        self.step, self.contents, self.sandbox = step, contents or CONTENTS, sandbox
         self.forge = FakeForge(free_port())
         self.service = Service(root, free_port())
         self.commits: dict[str, list[str]] = {}     # student -> pushed shas
@@ -65,8 +68,9 @@ class LoadRig:
 
     def _write_course(self, workers: int, synchronous: str | None) -> None:
         (self.root / "roster.csv").write_text("student,name,repository\n" + "".join(
-            f"{s},Student {s},course/{s}\n" for s in CONTENTS))
+            f"{s},Student {s},course/{s}\n" for s in self.contents))
         extra = f'sqlite_synchronous = "{synchronous}"\n' if synchronous else ""
+        extra += f'sandbox = "{self.sandbox}"\n' if self.sandbox else ""
         (self.root / "course.toml").write_text(textwrap.dedent(f"""\
             [service]
             forge = "github"
@@ -78,11 +82,11 @@ class LoadRig:
             workers = {workers}
             status_retry_seconds = 0.2
             status_retry_max_seconds = 1
-            """) + extra + f'[assignments.{STEP}]\nbranch = "main"\n')
+            """) + extra + f'[assignments.{self.step}]\nbranch = "main"\n')
 
     def make_commits(self) -> None:
         """Each student's files in a first commit, then commits of the same tree (a new sha each)."""
-        for student, source in CONTENTS.items():
+        for student, source in self.contents.items():
             bare = self.root / "git" / "course" / f"{student}.git"
             work = self.root / "work" / student
             git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=self.root)
@@ -94,6 +98,12 @@ class LoadRig:
             shas = [git("rev-parse", "HEAD", cwd=work)]
             tree = git("rev-parse", "HEAD^{tree}", cwd=work)
             for n in range(1, self.per_student):
+                if self.distinct:  # a comment more in each: new content, so no push reuses a report
+                    script = sorted(work.glob("*.py"))[0]
+                    script.write_text(script.read_text() + f"\n# attempt {n}\n")
+                    git("commit", "--quiet", "-am", f"attempt {n}", cwd=work)
+                    shas.append(git("rev-parse", "HEAD", cwd=work))
+                    continue
                 shas.append(git("commit-tree", tree, "-p", shas[-1], "-m", f"attempt {n}", cwd=work))
             git("push", "--quiet", str(bare), f"{shas[-1]}:refs/heads/main", cwd=work)
             self.commits[student] = shas
