@@ -185,7 +185,7 @@ class ChannelListener:
         os.chown(folder, NOBODY, NOBODY)
         self.path = folder / CHANNEL_SOCKET
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(str(self.path))
+        _bind(self.sock, folder)
         os.chown(self.path, NOBODY, NOBODY)
         os.chmod(self.path, 0o600)
         self.sock.listen(4)
@@ -218,6 +218,16 @@ class ChannelListener:
         self.sock.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _bind(sock: socket.socket, folder: Path) -> None:
+    """Bind CHANNEL_SOCKET in `folder` through /proc/self/fd: a socket's path may be 107 bytes at most,
+    and a job folder under a deep TMPDIR is longer than that."""
+    fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.bind(f"/proc/self/fd/{fd}/{CHANNEL_SOCKET}")
+    finally:
+        os.close(fd)
 
 
 def _peer_in(conn: socket.socket, container_pid: int) -> bool:

@@ -172,6 +172,20 @@ def test_a_channel_socket_accepts_no_process_outside_its_container(engine):
         container.kill()
 
 
+def test_a_channel_socket_binds_under_a_folder_deeper_than_a_socket_path_may_be(tmp_path):
+    """A job folder under a deep TMPDIR: the socket's own path is over the 107 bytes bind() takes."""
+    from grader.sandbox.docker import ChannelListener
+
+    deep = tmp_path / ("d" * 100) / ("e" * 100)
+    deep.mkdir(parents=True)
+    listener = ChannelListener(deep / "channel")
+    try:
+        assert len(str(listener.path)) > 200 and listener.path.is_socket()
+    finally:
+        listener.close()
+    assert not listener.path.exists()
+
+
 def image_tag_of(engine) -> str:
     from grader.sandbox.image import ensure_image
 
