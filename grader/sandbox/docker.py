@@ -185,10 +185,14 @@ class ChannelListener:
         os.chown(folder, NOBODY, NOBODY)
         self.path = folder / CHANNEL_SOCKET
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        _bind(self.sock, folder)
-        os.chown(self.path, NOBODY, NOBODY)
-        os.chmod(self.path, 0o600)
-        self.sock.listen(4)
+        try:
+            _bind(self.sock, folder)
+            os.chown(self.path, NOBODY, NOBODY)
+            os.chmod(self.path, 0o600)
+            self.sock.listen(4)
+        except OSError:
+            self.close()
+            raise
         self.sock.setblocking(False)
 
     def accept(self, container_pid: int, *, alive: Callable[[], bool], deadline: float) -> int:
@@ -218,6 +222,17 @@ class ChannelListener:
         self.sock.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _listener(folder: Path) -> ChannelListener | None:
+    """A listener in `folder` where the socket channel is on; None (the attach stream) where it is off
+    or the socket cannot be made (no /proc, a file system without sockets)."""
+    if not socket_channel():
+        return None
+    try:
+        return ChannelListener(folder)
+    except OSError:
+        return None
 
 
 def _bind(sock: socket.socket, folder: Path) -> None:
@@ -623,10 +638,10 @@ class DockerBackend:
     def start(self) -> DockerProcess:
         process = self._start_warm()
         if process is None:
-            channel = self._tmp / f"channel-{len(self._processes)}" if socket_channel() else None
-            listener = ChannelListener(channel) if channel else None
+            listener = _listener(self._tmp / f"channel-{len(self._processes)}")
             options = container_options(self.config, self.limits, image=self.image, runtime=self.runtime,
-                                        job=self.job, gpu=self._gpu.device if self._gpu else None, channel=channel)
+                                        job=self.job, gpu=self._gpu.device if self._gpu else None,
+                                        channel=listener.path.parent if listener else None)
             try:
                 process = DockerProcess(self.client, options, self.limits, self.output)
             except BaseException:
@@ -648,17 +663,17 @@ class DockerBackend:
             self._discard(warm)
             return None
         slot = Path(warm["slot"])
-        on_socket = channel_folder(slot).is_dir()  # made by the pool when it chose the socket
         try:
             # symlinks=True: a link (ingest refuses them) would be copied as a link, never followed here.
             shutil.copytree(self.config.workspace, slot, dirs_exist_ok=True, symlinks=True)
-            listener = ChannelListener(channel_folder(slot)) if on_socket else None
+            # The pool made the folder when it chose the socket; without a listener, the attach stream.
+            listener = _listener(channel_folder(slot)) if channel_folder(slot).is_dir() else None
             process = DockerProcess(self.client, {}, self.limits, self.output, adopt=warm["container"])
         except (InfrastructureError, OSError):
             self._discard(warm)
             return None
         config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
-        if on_socket:
+        if listener:
             config["channel"] = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"
         try:
             process.channel.send(config, deadline=time.monotonic() + 30)
