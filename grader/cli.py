@@ -237,7 +237,8 @@ def _sandbox_options(p: argparse.ArgumentParser) -> None:
 def _warm_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warm", type=_count, default=None, metavar="N",
                    help="docker: keep N runner containers started ahead of need, each used once "
-                        "(default: as many as --jobs; 0: start each when it is needed)")
+                        "(default: as many as --jobs while they leave a core free, else none; 0: start "
+                        "each when it is needed)")
 
 
 def _announce(sandbox: str) -> str:
