@@ -10,7 +10,7 @@ command like everything else. Against it, for one assignment (05-backprop by def
 2. Per call: a cold runner start (a new container under docker) and one proxied round trip of a small
    array and of a 10 MB array, per sandbox.
 3. Per batch: N submissions (copies of the reference and the example mistakes) through `grader grade
-   -j 1` and `-j 2`, per sandbox, against N runs of the floor; docker with its warm pool (the default)
+   -j 1` and `-j 2`, per sandbox, against N runs of the floor; docker with a warm container per job (`--warm N`)
    and cold (`--warm 0`, every runner's container started when it is needed).
 
 Every measurement is taken in interleaved rounds (each round visits every sandbox, in a rotating
@@ -234,10 +234,12 @@ def batches(spec: AssignmentSpec, sandboxes: list[str], size: int, jobs: list[in
         target = scratch / "in" / f"{i:03d}-{case.name}"
         shutil.copytree(case.path, target) if case.path.is_dir() else shutil.copy(case.path, target)
         sources.append(str(target))
-    # docker with its warm pool (the default: one warm container per job) and with cold starts only
-    variants = {"local": ("local", []), "docker": ("docker", []), "docker cold": ("docker", ["--warm", "0"])}
+    # docker with a warm container per job (the default only while a core is left over) and cold only
+    variants = {"local": ("local", []), "docker": ("docker", ["--warm", "{j}"]),
+                "docker cold": ("docker", ["--warm", "0"])}
     runs = {f"{name} -j{j}": GRADER + ["grade", spec.id, *sources, "--out", str(scratch / "batch"),
-                                       "--sandbox", sandbox, "-j", str(j), "--force", *extra]
+                                       "--sandbox", sandbox, "-j", str(j), "--force",
+                                       *(x.format(j=j) for x in extra)]
             for name, (sandbox, extra) in variants.items() if sandbox in sandboxes for j in jobs}
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for round_ in range(rounds):
