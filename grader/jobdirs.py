@@ -109,10 +109,17 @@ def remove_stale(tmp: Path | None = None) -> list[Path]:
 
 
 def _force_remove(folder: Path) -> None:
-    """rmtree that also gets through folders a jailed runner left read-only."""
-    def unlock(func, path, _exc) -> None:  # noqa: ANN001 (shutil's onerror signature)
+    """rmtree that also gets through folders a jailed runner left read-only. It unlocks folders inside
+    `folder` only: a failure on `folder` itself (gone already, as another grader swept it first) once
+    made this chmod the temp folder, /tmp, to 0700."""
+    base = os.fspath(folder)
+
+    def unlock(func, path, exc) -> None:  # noqa: ANN001 (shutil's onerror signature)
+        parent = os.path.dirname(path)
+        if isinstance(exc[1], FileNotFoundError) or not (parent == base or parent.startswith(base + os.sep)):
+            return
         try:
-            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(parent, 0o700)
             func(path)
         except OSError:
             pass

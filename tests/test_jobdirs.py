@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -66,3 +67,19 @@ def test_a_killed_graders_folders_are_removed_by_the_next(tmp_path):
     proc.wait()
     assert len(jobdirs.remove_stale(tmp_path)) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_removing_a_folder_never_changes_the_folder_that_holds_it(tmp_path):
+    """A stale folder gone before its sweep (another grader swept it first), or one whose own removal
+    fails: the temp folder around it keeps its mode (this once turned /tmp into 0700)."""
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    jobdirs._force_remove(shared / "grader-job-already-gone")
+    locked = shared / "grader-job-locked"
+    (locked / "inner").mkdir(parents=True)
+    (locked / "inner" / "f").write_text("x")
+    (locked / "inner").chmod(0o500)  # as a jailed runner may leave it
+    jobdirs._force_remove(locked)
+    assert not locked.exists()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
