@@ -7,7 +7,7 @@ read-only. The protocol travels over a unix socket in a folder only that contain
 (`ChannelListener`): the judge accepts one connection, from a process of that container as nobody,
 and then removes the socket. Where the judge cannot check who connects (not root), or with
 GRADER_DOCKER_CHANNEL=attach, it travels over docker's attach stream instead (requests on stdin,
-replies on stdout; a tenth of the speed per call). Student prints (stderr) are split off the attach
+replies on stdout; 2-5 times a socket's cost per call). Student prints (stderr) are split off the attach
 stream by a pump thread into the capped OutputBuffer, so nothing the student writes can reach a
 frame, a log file or the host's disk.
 
@@ -662,7 +662,7 @@ class DockerBackend:
         if not warm or warm["image"] != self.image or self._gpu is not None:
             self._discard(warm)
             return None
-        slot = Path(warm["slot"])
+        slot, listener = Path(warm["slot"]), None
         try:
             # symlinks=True: a link (ingest refuses them) would be copied as a link, never followed here.
             shutil.copytree(self.config.workspace, slot, dirs_exist_ok=True, symlinks=True)
@@ -670,6 +670,8 @@ class DockerBackend:
             listener = _listener(channel_folder(slot)) if channel_folder(slot).is_dir() else None
             process = DockerProcess(self.client, {}, self.limits, self.output, adopt=warm["container"])
         except (InfrastructureError, OSError):
+            if listener:
+                listener.close()
             self._discard(warm)
             return None
         config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
