@@ -55,6 +55,7 @@ GPU_LOCKS = Path(tempfile.gettempdir())
 STREAM_HEADER = struct.Struct(">BxxxI")  # docker's multiplexed stream: type (1 out, 2 err), size
 CHANNEL_MOUNT = "/run/grader"  # where a runner finds its channel's socket (a folder of its own)
 CHANNEL_SOCKET = "channel.sock"
+RUNNER_SOCKET = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"  # the path a runner's config names
 # Seconds for a runner to connect (Python and numpy starting in a new container, on a busy machine).
 CONNECT_SECONDS = 60
 
@@ -86,7 +87,7 @@ def container_options(config: RunnerConfig, limits: Limits, *, image: str, runti
     from docker.types import DeviceRequest, LogConfig
 
     runner_config = {**config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp"),
-                     **({"channel": f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"} if channel else {})}
+                     **({"channel": RUNNER_SOCKET} if channel else {})}
     options: dict[str, Any] = {
         "image": image,
         "command": ["timeout", "-s", "KILL", str(container_lifetime(limits)),
@@ -676,7 +677,7 @@ class DockerBackend:
             return None
         config = self.config.as_json(workspace=JAIL_WORKSPACE, scratch="/tmp")
         if listener:
-            config["channel"] = f"{CHANNEL_MOUNT}/{CHANNEL_SOCKET}"
+            config["channel"] = RUNNER_SOCKET
         try:
             process.channel.send(config, deadline=time.monotonic() + 30)
             if listener:
