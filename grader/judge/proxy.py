@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from typing import Any
 
@@ -53,6 +54,44 @@ class RunnerSession:
         self.timings: dict[str, float] = {}
         # Why the whole submission is skipped (the sandbox lacks a module the assignment needs).
         self.skipped: str | None = None
+        self._early: threading.Thread | None = None  # the first runner, starting while pytest collects
+        self._early_error: BaseException | None = None
+        self._early_pending = False  # until the first test meets the prestarted runner
+        self._early_done = threading.Event()
+        self._release = threading.Event()
+
+    def prestart(self) -> None:
+        """Start the first runner now, in a thread, so that its start (a process or a container, Python,
+        numpy, the submission's import) overlaps the judge's own (pytest, the tests, the reference).
+        The first test then finds it running, or waits for it and meets its failure as before."""
+        if self.backend is None or self.fatal or self.process is not None:
+            return
+        self.restarts += 1
+        self._early_pending = True
+        self._early = threading.Thread(target=self._start_early, name="runner-start", daemon=True)
+        self._early.start()
+
+    def _start_early(self) -> None:
+        try:
+            self._start()
+        except BaseException as exc:  # noqa: BLE001  (met by the first test, in the main thread)
+            self._early_error = exc
+        self._early_done.set()
+        # The runner dies with the thread that started it (PR_SET_PDEATHSIG follows the thread, not the
+        # process): this one waits until the session closes.
+        self._release.wait()
+
+    def _join_early(self) -> None:
+        """Wait for a prestarted runner; its failure is raised here, as a cold start would raise it."""
+        if not self._early_pending:
+            return
+        self._early_pending = False
+        self._early_done.wait()
+        error, self._early_error = self._early_error, None
+        if isinstance(error, Verdict):
+            self.verdict = error
+        if error is not None:
+            raise error
 
     # -- per test ----------------------------------------------------------------------------------
     def begin_test(self, nodeid: str, call_seconds: float | None) -> None:
@@ -126,6 +165,7 @@ class RunnerSession:
 
     # -- process lifecycle -------------------------------------------------------------------------
     def _ensure_running(self) -> bool:
+        self._join_early()
         if self.fatal:
             self._fail(NotRun(self.fatal))
         if self.process is not None:
@@ -205,7 +245,13 @@ class RunnerSession:
         return ending
 
     def close(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            self._early_done.wait()
         self._stop()
+        self._release.set()  # the runner is gone: its starting thread may end
+        if early is not None:
+            early.join()
 
 
 def derive_seed(base: int, nodeid: str) -> int:

@@ -64,6 +64,7 @@ def run_job(job: dict) -> dict:
     session = RunnerSession(backend, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
                             mutates=spec.mutates)
     plugin = JudgePlugin(spec, session)
+    session.prestart()
     try:
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
         code = pytest.main(args, plugins=[plugin])

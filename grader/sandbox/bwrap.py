@@ -15,6 +15,7 @@ Builds argument lists only; it starts nothing.
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib.metadata
 import importlib.util
@@ -108,11 +109,11 @@ def _ro_binds(paths) -> list[str]:
 @functools.cache
 def package_paths(modules: tuple[str, ...]) -> tuple[Path, ...]:
     """The top-level files and folders of the distributions providing `modules`, with what they require."""
-    owners = importlib.metadata.packages_distributions()
-    todo = [d for m in modules for d in owners.get(m, [])]
+    owners = {module: _distributions_of(module) for module in modules}
+    todo = [d for m in modules for d in owners[m]]
     found: dict[str, Path] = {}
     for module in modules:  # a module without distribution metadata: its own folder or file
-        if not owners.get(module) and (spec := importlib.util.find_spec(module)) and spec.origin:
+        if not owners[module] and (spec := importlib.util.find_spec(module)) and spec.origin:
             origin = Path(spec.origin)
             top = origin.parent if origin.name == "__init__.py" else origin
             found[top.name] = top
@@ -131,6 +132,18 @@ def package_paths(modules: tuple[str, ...]) -> tuple[Path, ...]:
     return tuple(found[k] for k in sorted(found))
 
 
+def _distributions_of(module: str) -> list[str]:
+    """The distributions that install `module`. Most are named for their module (numpy), which is one
+    metadata read; scanning every installed distribution's files costs 0.25 s, once per judge, on the
+    way to its first runner, so it is only the fallback."""
+    try:
+        if module in _top_level(importlib.metadata.distribution(module)):
+            return [module]
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return importlib.metadata.packages_distributions().get(module, [])
+
+
 def _normal(requirement: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement
@@ -139,10 +152,19 @@ def _normal(requirement: str) -> str:
 def _top_level(dist: importlib.metadata.Distribution) -> dict[str, Path]:
     site = Path(dist.locate_file(""))
     tops: dict[str, Path] = {}
-    for file in dist.files or []:
-        parts = Path(file).parts
-        if parts and parts[0] not in ("..", "__pycache__") and not parts[0].endswith(".pth"):
-            path = site / parts[0]
+    for first in _first_parts(dist):
+        if first not in ("", "..", "__pycache__") and not first.endswith(".pth"):
+            path = site / first
             if path.exists():
-                tops[parts[0]] = path
+                tops[first] = path
     return tops
+
+
+def _first_parts(dist: importlib.metadata.Distribution) -> set[str]:
+    """The first component of each file a distribution installed. Read from RECORD as text: building
+    `dist.files`' path objects for numpy's 1,500 files took 0.1 s of every judge's first runner start."""
+    record = dist.read_text("RECORD")
+    if record is None:
+        return {Path(file).parts[0] for file in dist.files or [] if Path(file).parts}
+    rows = csv.reader(record.splitlines())
+    return {row[0].replace("\\", "/").split("/", 1)[0] for row in rows if row}
