@@ -15,7 +15,7 @@ import hashlib
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from grader.runtime import wire
 from grader.errors import InfrastructureError
@@ -60,20 +60,25 @@ class RunnerSession:
         self._early_done = threading.Event()
         self._release = threading.Event()
 
-    def prestart(self) -> None:
+    def prestart(self, build: Callable[[], Backend] | None = None) -> None:
         """Start the first runner now, in a thread, so that its start (a process or a container, Python,
         numpy, the submission's import) overlaps the judge's own (pytest, the tests, the reference).
-        The first test then finds it running, or waits for it and meets its failure as before."""
-        if self.backend is None or self.fatal or self.process is not None:
+        `build`, if given, makes the backend there first (the docker SDK, the engine, the jail's probe).
+        The first test then finds the runner running, or waits for it and meets its failure as before."""
+        if self.fatal or self.process is not None or (self.backend is None and build is None):
             return
-        self.restarts += 1
         self._early_pending = True
-        self._early = threading.Thread(target=self._start_early, name="runner-start", daemon=True)
+        self._early = threading.Thread(target=self._start_early, args=(build,), name="runner-start",
+                                       daemon=True)
         self._early.start()
 
-    def _start_early(self) -> None:
+    def _start_early(self, build: Callable[[], Backend] | None) -> None:
         try:
-            self._start()
+            if build is not None:
+                self.backend = _built(build)
+            if not self.fatal:
+                self.restarts += 1
+                self._start()
         except BaseException as exc:  # noqa: BLE001  (met by the first test, in the main thread)
             self._early_error = exc
         self._early_done.set()
@@ -92,6 +97,12 @@ class RunnerSession:
             self.verdict = error
         if error is not None:
             raise error
+
+    @property
+    def unmet_fault(self) -> str | None:
+        """The sandbox's fault in a prestart that no test met (no test asked for the submission)."""
+        error = self._early_error if self._early_pending and self._early_done.is_set() else None
+        return str(error) if isinstance(error, InfrastructureError) else None
 
     # -- per test ----------------------------------------------------------------------------------
     def begin_test(self, nodeid: str, call_seconds: float | None) -> None:
@@ -179,7 +190,8 @@ class RunnerSession:
 
     def _start(self) -> None:
         """A new runner with the submission imported, or a `fatal` reason and NotRun for the test."""
-        assert self.backend is not None
+        if self.backend is None:  # its making failed, and that was reported as an infra_error
+            raise InfrastructureError("the sandbox could not be prepared, so no runner can start")
         seconds = self._seconds_left(self.limits.import_seconds)
         started_frame = self._start_runner()
         absent = started_frame.get("missing_needs") or []
@@ -252,6 +264,16 @@ class RunnerSession:
         self._release.set()  # the runner is gone: its starting thread may end
         if early is not None:
             early.join()
+
+
+def _built(build: Callable[[], Backend]) -> Backend:
+    """The backend `build` makes; anything it raises is the sandbox's fault, an infra_error."""
+    try:
+        return build()
+    except InfrastructureError:
+        raise
+    except Exception as exc:
+        raise InfrastructureError(f"the sandbox could not be prepared: {type(exc).__name__}: {exc}") from exc
 
 
 def derive_seed(base: int, nodeid: str) -> int:

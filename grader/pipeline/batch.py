@@ -65,7 +65,8 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         _prepare_image(shown)
     pool = None
     if sandbox == "docker" and executor is None and not spec.gpu:
-        pool = _warm_pool(spec, min(default_warm(jobs) if warm is None else warm, len(names)), shown)
+        pool = _warm_pool(spec, min(default_warm(jobs) if warm is None else warm, len(names)), shown,
+                          limit=len(names))
     try:
         grade = functools.partial(grading.grade, warm=pool.take) if pool else (executor or grading).grade
         one = functools.partial(_grade_one, spec, out, shown, sandbox=sandbox, isolate=isolate, force=force,
@@ -137,14 +138,15 @@ def default_warm(jobs: int) -> int:
     return jobs if jobs < len(os.sched_getaffinity(0)) else 0
 
 
-def _warm_pool(spec: AssignmentSpec, size: int, progress: Progress) -> "WarmPool | None":
-    """A pool of `size` warm containers, or None (cold starts, as ever) when size is 0 or it fails."""
+def _warm_pool(spec: AssignmentSpec, size: int, progress: Progress, *, limit: int) -> "WarmPool | None":
+    """A pool of `size` warm containers (`limit` in all: one per job), or None (cold starts, as ever)
+    when size is 0 or it fails."""
     from grader.sandbox.warm import WarmPool
 
     if size <= 0:
         return None
     try:
-        return WarmPool(spec, size)
+        return WarmPool(spec, size, limit=limit)
     except GraderError as exc:
         progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
         return None

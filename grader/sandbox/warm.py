@@ -44,10 +44,12 @@ class WarmPool:
     """Up to `size` warm containers for `spec`'s runners (never for a GPU step: its device is locked per
     job). Use as a context manager, or call `close`: whatever nobody took is removed then."""
 
-    def __init__(self, spec: AssignmentSpec, size: int, *, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(self, spec: AssignmentSpec, size: int, *, idle_seconds: float = IDLE_SECONDS,
+                 limit: int | None = None) -> None:
+        """`limit`: how many containers it may start in all (a batch's jobs); None for a service's pool."""
         if spec.gpu:
             raise ValueError(f"{spec.id}: a GPU step has no warm pool (each job locks its own device)")
-        self.spec, self.size, self.idle_seconds = spec, max(0, size), idle_seconds
+        self.spec, self.size, self.idle_seconds, self.limit = spec, max(0, size), idle_seconds, limit
         self.id = uuid.uuid4().hex[:12]
         self.client = connect()
         self.image = ensure_image(self.client, variant=variant_for(spec.needs, gpu=False))
@@ -111,7 +113,7 @@ class WarmPool:
         while True:
             stale: list[dict] = []
             with self._wake:
-                while not self._closed and len(self._ready) >= self.size:
+                while not self._closed and (len(self._ready) >= self.size or self._spent()):
                     self._wake.wait(timeout=self.idle_seconds / 4)
                     stale += self._expired()
                 closed = self._closed
@@ -137,6 +139,10 @@ class WarmPool:
                 self._ready.append((warm, time.monotonic()))
                 self.made += 1
                 self._wake.notify_all()
+
+    def _spent(self) -> bool:
+        """Whether it started all the containers its batch can take: one more would only be removed."""
+        return self.limit is not None and self.made + self.failures >= self.limit
 
     def _expired(self) -> list[dict]:
         """Take out the containers that waited too long, for the caller to remove once it let go of the

@@ -93,6 +93,23 @@ def test_a_warm_container_lost_before_its_judge_adopts_it_means_a_cold_start(eng
         backend.close()
 
 
+def test_a_batchs_pool_starts_no_more_containers_than_the_batch_has_jobs(engine, spec):
+    with WarmPool(spec, 1, limit=2) as pool:
+        taken = [pool.take()]
+        deadline = time.monotonic() + 30
+        while len(taken) < 2 and time.monotonic() < deadline:  # the refill starts once the first is taken
+            taken += [warm for warm in [pool.take()] if warm]
+        assert len(taken) == 2 and all(taken) and taken[0]["container"] != taken[1]["container"]
+        started = time.monotonic()
+        assert pool.take() is None and time.monotonic() - started < 1, "no third container, and no wait"
+        time.sleep(0.5)  # a refill would have begun by now
+        assert pool.made == 2
+        assert [c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={pool.id}"})
+                if c.id not in {w["container"] for w in taken}] == []
+        for warm in taken:
+            pool._remove(warm)
+
+
 def test_a_pool_the_engine_refuses_hands_out_nothing_and_the_batch_grades_cold(engine, spec, tmp_path,
                                                                                monkeypatch):
     real = warm_module.warm_container_options

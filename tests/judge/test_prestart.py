@@ -87,3 +87,37 @@ def test_a_sandbox_fault_while_prestarting_is_the_first_tests_infra_error(tmp_pa
         session.begin_test("t", None)
     session.close()
     session.backend.close()
+
+
+def test_a_sandbox_that_cannot_be_made_is_the_first_tests_infra_error_or_else_the_sessions(tmp_path):
+    def broken():
+        raise OSError("no engine socket here")
+
+    met = RunnerSession(None, Limits(), API, seed=1)
+    met.prestart(broken)
+    with pytest.raises(InfrastructureError, match="could not be prepared: OSError: no engine socket here"):
+        met.begin_test("t", None)
+    with pytest.raises(InfrastructureError, match="could not be prepared"):  # never an AssertionError
+        met.begin_test("u", None)
+    met.close()
+    assert met.unmet_fault is None  # the test met it and reported it
+
+    unmet = RunnerSession(None, Limits(), API, seed=1)
+    unmet.prestart(broken)
+    unmet.close()  # no test asked for the submission
+    assert "no engine socket here" in unmet.unmet_fault
+
+
+def test_the_backend_made_in_the_thread_is_the_sessions(tmp_path):
+    (tmp_path / "m.py").write_text("def double(x):\n    return 2 * x\n")
+    tmp_path.chmod(0o755)
+    (tmp_path / "m.py").chmod(0o644)
+    session = RunnerSession(None, Limits(), API, seed=1)
+    session.prestart(lambda: make_backend("local", RunnerConfig(tmp_path, API, 1), Limits(), isolate=True))
+    try:
+        session.begin_test("t", None)
+        assert session.call_function("double", (4,), {}) == 8
+        assert session.backend is not None and session.restarts == 1
+    finally:
+        session.close()
+        session.backend.close()
