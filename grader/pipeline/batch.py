@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
@@ -61,12 +62,12 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
     shown = make_progress(progress) if owned else progress
     if owned:
         shown.begin(len(names))
-    if sandbox == "docker":
-        _prepare_image(shown)
     pool = None
-    if sandbox == "docker" and executor is None and not spec.gpu:
-        pool = _warm_pool(spec, min(default_warm(jobs) if warm is None else warm, len(names)), shown,
-                          limit=len(names))
+    size = min(default_warm(jobs) if warm is None else warm, len(names))
+    if sandbox == "docker" and executor is None and not spec.gpu and size > 0:
+        pool = _OpeningPool(spec, size, shown, limit=len(names))
+    elif sandbox == "docker":
+        _prepare_image(shown)
     try:
         grade = functools.partial(grading.grade, warm=pool.take) if pool else (executor or grading).grade
         one = functools.partial(_grade_one, spec, out, shown, sandbox=sandbox, isolate=isolate, force=force,
@@ -150,6 +151,34 @@ def _warm_pool(spec: AssignmentSpec, size: int, progress: Progress, *, limit: in
     except GraderError as exc:
         progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
         return None
+
+
+class _OpeningPool:
+    """The image check and the warm pool, made in a thread: the first judge starts meanwhile (they cost
+    0.15 s before it, the docker SDK's import included), and `take` waits for them. A judge that finds
+    the image missing waits on the build's lock, as every judge of another grader would."""
+
+    def __init__(self, spec: AssignmentSpec, size: int, progress: Progress, *, limit: int) -> None:
+        self._pool: WarmPool | None = None
+        self._thread = threading.Thread(target=self._open, args=(spec, size, progress, limit),
+                                        name="warm-pool-opening", daemon=True)
+        self._thread.start()
+
+    def _open(self, spec: AssignmentSpec, size: int, progress: Progress, limit: int) -> None:
+        try:
+            _prepare_image(progress)
+            self._pool = _warm_pool(spec, size, progress, limit=limit)
+        except Exception as exc:  # noqa: BLE001  (no pool means cold starts, never a stopped batch)
+            progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
+
+    def take(self) -> dict | None:
+        self._thread.join()
+        return self._pool.take() if self._pool else None
+
+    def close(self) -> None:
+        self._thread.join()
+        if self._pool:
+            self._pool.close()
 
 
 def _prepare_image(progress: Progress) -> None:
