@@ -1,10 +1,10 @@
 """The submission as a test sees it: `submission.affine_forward(x, w, b)` sends a call to the runner.
 
-`RunnerSession` owns one submission's runner: it starts it on first use, restarts it after a death,
-keeps the per-call and per-submission time budgets, and turns every way a call can go wrong into a
-`Verdict`, including an API function that changed its arguments in place (which the runner reports)
-unless the assignment's `[api] mutates` allows it. `SubmissionProxy` and `Handle` are the thin objects
-tests touch. A handle (a student object
+`RunnerSession` owns one submission's runner: it starts it while pytest collects (`prestart`) or on
+first use, restarts it after a death, keeps the per-call and per-submission time budgets, and turns
+every way a call can go wrong into a `Verdict`, including an API function that changed its arguments
+in place (which the runner reports) unless the assignment's `[api] mutates` allows it.
+`SubmissionProxy` and `Handle` are the thin objects tests touch. A handle (a student object
 that is not plain data) can be called and its attributes read, but it cannot be compared, hashed,
 iterated or used as a truth value: an object that claims to equal anything never reaches a check.
 """
