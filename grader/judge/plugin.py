@@ -98,6 +98,8 @@ class JudgePlugin:
             status, message = self._judge(call, report)
             if status != "passed":
                 entry.update(status=status, message=message[:MAX_MESSAGE])
+            if self.infra_error:  # no later test runs: its report would only repeat or bury the cause
+                item.session.shouldstop = "infrastructure error"
         if call.when == "teardown":
             entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0
             self.session.verdict = None
@@ -106,7 +108,7 @@ class JudgePlugin:
         verdict = self.session.verdict
         excinfo = call.excinfo
         if excinfo is not None and isinstance(excinfo.value, (InfrastructureError, SpecError)):
-            self.infra_error = str(excinfo.value)
+            self.infra_error = self.infra_error or str(excinfo.value)  # the first cause is the one
             return "error", str(excinfo.value)
         if verdict is not None:  # also when the test caught the verdict and carried on: it stands
             return verdict.status, verdict.message

@@ -94,6 +94,18 @@ def test_no_engine_is_an_infrastructure_error(monkeypatch, tmp_path):
         DockerBackend(RunnerConfig(tmp_path, {"m.py": ["f"]}, 1), Limits())
 
 
+def test_a_grading_whose_sandbox_cannot_be_made_names_the_cause(monkeypatch, tmp_path, backprop):
+    """The judge makes its sandbox while pytest collects: the first test meets the fault, the report is
+    an infra_error that says why (not what a later test tripped over), and no test scores."""
+    from grader.pipeline.grade import grade
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    report = grade(backprop, backprop.solution, sandbox="docker")
+    assert report["status"] == "infra_error" and report["score"] is None
+    assert report["reason"].startswith("no Docker engine answers"), report["reason"]
+    assert {t["status"] for t in report["tests"]} <= {"not_run", "error"}
+
+
 def test_a_missing_image_that_cannot_be_built_is_an_infrastructure_error(engine, monkeypatch, tmp_path):
     monkeypatch.setenv("DL_GRADER_BASE", "dl-grader-no-such-base:0")
     with pytest.raises(InfrastructureError, match="DL_GRADER_BASE"):
