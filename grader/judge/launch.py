@@ -27,6 +27,10 @@ MAX_JUDGE_LOG = 4000
 # The judge loads its one plugin explicitly; autoloading every installed pytest plugin (anyio,
 # platformdirs' hooks...) cost 0.2 s per submission and lets a stray plugin change how tests run.
 JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+# What of the grader's own environment must not reach the judge's pytest: a developer's
+# PYTEST_ADDOPTS=-x stopped every judge at its first failing test (05's example mistakes scored 3-57
+# where they score 34-104), PYTEST_PLUGINS loads plugins into it, PYTHONWARNINGS=error fails tests.
+JUDGE_ENV_CLEARED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONWARNINGS")
 
 
 USER_INTERRUPT = threading.Event()
@@ -96,7 +100,7 @@ def _run(argv: list[str], *, log: IO[bytes], cwd: Path, timeout: float,
          meanwhile: Callable[[], None] | None) -> int:
     """The judge's exit code, with `meanwhile` done while it starts; killed on a timeout or an exception."""
     with subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                          env={**os.environ, **JUDGE_ENV}) as proc:
+                          env=judge_environment()) as proc:
         try:
             if meanwhile:
                 meanwhile()
@@ -105,6 +109,12 @@ def _run(argv: list[str], *, log: IO[bytes], cwd: Path, timeout: float,
             proc.kill()
             proc.wait()
             raise
+
+
+def judge_environment() -> dict[str, str]:
+    """The grader's environment as the judge gets it: JUDGE_ENV set, JUDGE_ENV_CLEARED removed."""
+    kept = {key: value for key, value in os.environ.items() if key not in JUDGE_ENV_CLEARED}
+    return {**kept, **JUDGE_ENV}
 
 
 def _hand_over(path: Path, take: Callable[[], dict | None]) -> None:
