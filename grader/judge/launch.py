@@ -31,6 +31,8 @@ JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "
 # PYTEST_ADDOPTS=-x stopped every judge at its first failing test (05's example mistakes scored 3-57
 # where they score 34-104), PYTEST_PLUGINS loads plugins into it, PYTHONWARNINGS=error fails tests.
 JUDGE_ENV_CLEARED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONWARNINGS")
+# Where the judge notes each test as it starts, for `grader check`'s live line (grader.pipeline.progress).
+PROGRESS_FILE_ENV = "GRADER_PROGRESS_FILE"
 
 
 USER_INTERRUPT = threading.Event()

@@ -20,6 +20,7 @@ from typing import Callable
 import pytest
 
 from grader.errors import GraderError, InfrastructureError
+from grader.judge.launch import PROGRESS_FILE_ENV
 from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import RunnerSession
 from grader.sandbox import RunnerConfig, make_backend
@@ -66,7 +67,7 @@ def run_job(job: dict) -> dict:
                                               warm=_handed_over(job.get("warm_file"))))
     try:
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin, *_progress_notes()])
     finally:
         session.close()
         backend = session.backend
@@ -88,6 +89,25 @@ def run_job(job: dict) -> dict:
                     "runner_seconds": round(session.spent, 3),
                     "judge_cpu_seconds": round(plugin.cpu_spent, 3), **session.timings},
     }
+
+
+class ProgressNotes:
+    """Appends each test's id to `path` as it starts: what `grader check` shows while it waits."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(nodeid + "\n")
+        except OSError:
+            pass
+
+
+def _progress_notes() -> list[ProgressNotes]:
+    path = os.environ.get(PROGRESS_FILE_ENV)
+    return [ProgressNotes(path)] if path else []
 
 
 def _check_points(spec: AssignmentSpec, plugin: JudgePlugin) -> None:

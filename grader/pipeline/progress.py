@@ -199,21 +199,9 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 # `grader check` shows which test runs while it runs. The judge is a separate process (a fresh one
-# per submission), so it reports through a file: with PROGRESS_FILE_ENV set, pytest in the judge loads
-# this module as a plugin (PYTEST_PLUGINS) and appends each test's id when it starts. Only the ids of
-# the instructor's tests are written, on the trusted side; the student's code never sees the file.
-PROGRESS_FILE_ENV = "GRADER_PROGRESS_FILE"
-
-
-def pytest_runtest_logstart(nodeid: str, location: object) -> None:
-    """pytest hook, in the judge: note the test that starts now."""
-    path = os.environ.get(PROGRESS_FILE_ENV)
-    if path:
-        try:
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(nodeid + "\n")
-        except OSError:
-            pass
+# per submission), so it reports through a file: with PROGRESS_FILE_ENV set, the judge appends each
+# test's id when it starts (grader.judge.session.ProgressNotes). Only the ids of the instructor's tests
+# are written, on the trusted side; the student's code never sees the file.
 
 
 class TestWatcher:
@@ -232,10 +220,10 @@ class TestWatcher:
     def __enter__(self) -> TestWatcher:
         import tempfile
 
+        from grader.judge.launch import PROGRESS_FILE_ENV
+
         fd, self.path = tempfile.mkstemp(prefix="grader-progress-", suffix=".txt")
         os.close(fd)
-        plugins = [p for p in os.environ.get("PYTEST_PLUGINS", "").split(",") if p]
-        self._set("PYTEST_PLUGINS", ",".join([*plugins, __name__]))
         self._set(PROGRESS_FILE_ENV, self.path)
         self._thread = threading.Thread(target=self._watch, name="grader-test-watcher", daemon=True)
         self._thread.start()
