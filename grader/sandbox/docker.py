@@ -588,6 +588,13 @@ def remove_stale_containers(client) -> int:
 
 class DockerBackend:
     name = "docker"
+    # Not while pytest collects: the runner connects to its channel and then imports the submission at
+    # once, and a judge thread slowed by pytest's hold on the GIL checked the peer (its pid namespace)
+    # after a submission that exits at import had ended it. The connection was then refused as a
+    # stranger's, an infra_error (1 of 142 in `make grade`). The fix is for the runner to wait for the
+    # judge's word after connecting, before any student code; until then docker's runner starts at the
+    # first test, and only the backend (SDK, engine, image) is made early.
+    early_start = False
 
     def __init__(self, config: RunnerConfig, limits: Limits, *,
                  warm: Callable[[], dict | None] | None = None) -> None:
