@@ -139,20 +139,6 @@ def default_warm(jobs: int) -> int:
     return jobs if jobs < len(os.sched_getaffinity(0)) else 0
 
 
-def _warm_pool(spec: AssignmentSpec, size: int, progress: Progress, *, limit: int) -> "WarmPool | None":
-    """A pool of `size` warm containers (`limit` in all: one per job), or None (cold starts, as ever)
-    when size is 0 or it fails."""
-    from grader.sandbox.warm import WarmPool
-
-    if size <= 0:
-        return None
-    try:
-        return WarmPool(spec, size, limit=limit)
-    except GraderError as exc:
-        progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
-        return None
-
-
 class _OpeningPool:
     """The image check and the warm pool, made in a thread: the first judge starts meanwhile (they cost
     0.15 s before it, the docker SDK's import included), and `take` waits for them. A judge that finds
@@ -165,9 +151,11 @@ class _OpeningPool:
         self._thread.start()
 
     def _open(self, spec: AssignmentSpec, size: int, progress: Progress, limit: int) -> None:
+        from grader.sandbox.warm import WarmPool
+
         try:
             _prepare_image(progress)
-            self._pool = _warm_pool(spec, size, progress, limit=limit)
+            self._pool = WarmPool(spec, size, limit=limit)
         except Exception as exc:  # noqa: BLE001  (no pool means cold starts, never a stopped batch)
             progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
 
