@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Callable
 
@@ -36,13 +37,27 @@ PROGRESS_FILE_ENV = "GRADER_PROGRESS_FILE"
 
 
 USER_INTERRUPT = threading.Event()
+# The judge's exit code when a SIGINT stopped it: it wrote no result, since its tests did not all run.
+INTERRUPTED_EXIT = 130
+# How long a process stopped by Ctrl-C waits for a thread still making a sandbox or a warm pool before it
+# leaves without it (what that thread makes then dies with the process, or the janitor removes it).
+INTERRUPTED_PATIENCE_SECONDS = 2.0
+# How often a waiting grader looks for a Ctrl-C that a judge it started afterwards never saw, and how
+# long after it that judge gets it from the grader (one that saw it is closing its sandbox by then).
+INTERRUPT_POLL_SECONDS = 0.25
+FORWARD_AFTER_SECONDS = 1.0
 
 
-def watch_for_ctrl_c() -> None:
-    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual."""
+def watch_for_ctrl_c(*, unless: threading.Event | None = None) -> None:
+    """Note a SIGINT to this process (main thread only) before raising KeyboardInterrupt as usual.
+    `unless` (the judge's cleanup): while it is set a SIGINT is only noted, so the grader's forwarded
+    one cannot cut short the removal of a container after the terminal's reached the judge. Until
+    then each SIGINT raises: the first may be lost (raised inside a weakref callback of the import
+    system, where exceptions are printed and dropped) and the grader's then stops the judge."""
     def handler(signum: int, frame: object) -> None:
         USER_INTERRUPT.set()
-        signal.default_int_handler(signum, frame)
+        if unless is None or not unless.is_set():
+            signal.default_int_handler(signum, frame)
 
     signal.signal(signal.SIGINT, handler)
 
@@ -60,6 +75,8 @@ def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | No
     """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome.
     `warm` (grader.sandbox.warm.WarmPool.take) is called once the judge is starting, so the pool's
     container starts while the judge does; the judge adopts what it returns for its first runner."""
+    if USER_INTERRUPT.is_set():  # Ctrl-C while this job waited for its turn: start nothing new
+        raise KeyboardInterrupt
     tmp = jobdirs.make_job_dir("grader-job-")
     try:
         return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
@@ -93,6 +110,9 @@ def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invali
         # (Any exit code: a judge hit while Python starts exits 1, not -SIGINT. A SIGINT from
         # anywhere else, the grader itself not interrupted, stays an infra_error.)
         raise KeyboardInterrupt
+    if code == INTERRUPTED_EXIT:
+        return {"infra_error": "the judge was stopped by a SIGINT from outside the grader before its "
+                               "tests had all run"}
     if code != 0 or not result.exists():
         return {"infra_error": f"the judge failed (exit code {code}): {tail.strip()}"}
     return json.loads(result.read_text())
@@ -106,11 +126,31 @@ def _run(argv: list[str], *, log: IO[bytes], cwd: Path, timeout: float,
         try:
             if meanwhile:
                 meanwhile()
-            return proc.wait(timeout=timeout)
+            return _wait(proc, timeout)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> int:
+    """The judge's exit code. A Ctrl-C reaches a judge with the rest of the terminal's process group,
+    but one started just after it (its thread was ingesting when it came) never saw it and would grade
+    on for a minute, and one may lose it (see watch_for_ctrl_c): a judge still running
+    FORWARD_AFTER_SECONDS after the Ctrl-C gets it from the grader (once in its cleanup, it only
+    notes it)."""
+    deadline, noticed, forwarded = time.monotonic() + timeout, None, False
+    while True:
+        try:
+            return proc.wait(timeout=max(0.0, min(INTERRUPT_POLL_SECONDS, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+        if USER_INTERRUPT.is_set() and not forwarded:
+            noticed = noticed or time.monotonic()
+            if time.monotonic() - noticed >= FORWARD_AFTER_SECONDS:
+                forwarded = True
+                proc.send_signal(signal.SIGINT)
 
 
 def judge_environment() -> dict[str, str]:

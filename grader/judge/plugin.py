@@ -36,6 +36,9 @@ MAX_MESSAGE = 2000
 # holding the machine until the judge is killed (an infra_error). The references need under 2 s a test.
 JUDGE_TEST_CPU_SECONDS = 30
 JUDGE_TOTAL_CPU_SECONDS = 150
+# The running judge's plugin, for its session-scoped fixtures: pytest 9 deprecates those as methods of
+# an instance (pytest 10 drops them), so they are static methods that find the plugin here.
+_JUDGE = pytest.StashKey["JudgePlugin"]()
 
 
 class JudgePlugin:
@@ -48,6 +51,7 @@ class JudgePlugin:
 
     # -- configuration and collection ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[_JUDGE] = self
         config.addinivalue_line("markers", "points(n): what the test is worth; required on every test")
         config.addinivalue_line("markers", "call_seconds(s): per-call time limit for this test")
         config.addinivalue_line("markers", "judge_cpu_seconds(s): CPU seconds the judge's own work in this "
@@ -201,26 +205,30 @@ class JudgePlugin:
         return np.random.default_rng(derive_seed(self.spec.seed, request.node.nodeid))
 
     @pytest.fixture(scope="session")
-    def reference(self) -> ModuleType:
-        return load_reference(self.spec)
+    @staticmethod
+    def reference(request: pytest.FixtureRequest) -> ModuleType:
+        return load_reference(request.config.stash[_JUDGE].spec)
 
     @pytest.fixture(scope="session")
-    def sandbox_gpu(self) -> dict | None:
+    @staticmethod
+    def sandbox_gpu(request: pytest.FixtureRequest) -> dict | None:
         """The GPU the sandbox holds for this submission, as the grader measured it there (name, memory,
         driver, torch_cuda), or None: what a test believes about the GPU instead of the student's word."""
-        backend = self.session.backend
+        backend = request.config.stash[_JUDGE].session.backend
         gpu = backend.environment().get("gpu") if backend else None
         return gpu if isinstance(gpu, dict) else None
 
     @pytest.fixture(scope="session")
-    def data_dir(self) -> Path:
-        return self.spec.root / "data"
+    @staticmethod
+    def data_dir(request: pytest.FixtureRequest) -> Path:
+        return request.config.stash[_JUDGE].spec.root / "data"
 
     @pytest.fixture(scope="session")
-    def mnist(self) -> dict[str, np.ndarray]:
+    @staticmethod
+    def mnist(request: pytest.FixtureRequest) -> dict[str, np.ndarray]:
         from grader.judge.datasets import load_mnist
 
-        return load_mnist(self.spec.course / "data" / "mnist")
+        return load_mnist(request.config.stash[_JUDGE].spec.course / "data" / "mnist")
 
 
 def judge_memory_text() -> str:

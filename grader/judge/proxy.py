@@ -256,10 +256,14 @@ class RunnerSession:
         process.close()
         return ending
 
-    def close(self) -> None:
+    def close(self, *, patience: float | None = None) -> None:
+        """Stop the runner and let its starting thread end. `patience`: how long to wait for a prestart
+        still under way (None: until it ends); past it, the thread is left to end with this process. A
+        Ctrl-C that cut one of the main thread's imports in half can leave a module lock taken for
+        good, and the thread, importing the docker SDK, then waits forever."""
         early, self._early = self._early, None
-        if early is not None:
-            self._early_done.wait()
+        if early is not None and not self._early_done.wait(timeout=patience):
+            return
         self._stop()
         self._release.set()  # the runner is gone: its starting thread may end
         if early is not None:

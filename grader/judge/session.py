@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,8 @@ from typing import Callable
 import pytest
 
 from grader.errors import GraderError, InfrastructureError
-from grader.judge.launch import PROGRESS_FILE_ENV
+from grader.judge.launch import (INTERRUPTED_EXIT, INTERRUPTED_PATIENCE_SECONDS, PROGRESS_FILE_ENV, USER_INTERRUPT,
+                                 watch_for_ctrl_c)
 from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import RunnerSession
 from grader.sandbox import RunnerConfig, make_backend
@@ -31,6 +33,8 @@ from grader.spec import AssignmentSpec, load_spec
 # RLIMIT_DATA (heap and private writable mappings: every numpy array), not as address space, which
 # native libraries reserve in bulk. Soft only, so the runner this process starts can set its own.
 JUDGE_MEMORY_MB = 3072
+# Set once the judge closes its sandbox: a SIGINT then is only noted (grader.judge.launch.watch_for_ctrl_c).
+CLOSING = threading.Event()
 # The grader writes its warm container's handover within a pool's patience (2 s) of starting the judge.
 HANDOVER_SECONDS = 10.0
 
@@ -60,16 +64,17 @@ def run_job(job: dict) -> dict:
     session = RunnerSession(None, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
                             mutates=spec.mutates)
     plugin = JudgePlugin(spec, session)
-    if job.get("workspace"):  # the sandbox and its first runner are made while pytest collects
-        config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
-        session.prestart(lambda: make_backend(job["sandbox"], config, spec.limits,
-                                              isolate=job.get("isolate", True),
-                                              warm=_handed_over(job.get("warm_file"))))
     try:
+        if job.get("workspace"):  # the sandbox and its first runner are made while pytest collects
+            config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
+            session.prestart(lambda: make_backend(job["sandbox"], config, spec.limits,
+                                                  isolate=job.get("isolate", True),
+                                                  warm=_handed_over(job.get("warm_file"))))
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
         code = pytest.main(args, plugins=[plugin, *_progress_notes()])
     finally:
-        session.close()
+        CLOSING.set()
+        session.close(patience=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
         backend = session.backend
         output = backend.output.text() if backend else ("", False)
         environment = backend.environment() if backend else {}
@@ -142,13 +147,18 @@ def _pytest_args(spec: AssignmentSpec, visibility: str, scratch: Path) -> list[s
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    watch_for_ctrl_c(unless=CLOSING)
     job = json.loads(Path(argv[0]).read_text())
     try:
         result = run_job(job)
+    except KeyboardInterrupt:  # outside pytest's run (which turns it into its exit code 2)
+        return INTERRUPTED_EXIT
     except GraderError as exc:
         kind = "spec_errors" if not isinstance(exc, InfrastructureError) else "infra_error"
         result = {"tests": [], "spec_errors": [], "infra_error": None, kind: str(exc) if
                   kind == "infra_error" else [str(exc)]}
+    if USER_INTERRUPT.is_set():  # not every test ran: no result, so the grader grades it again
+        return INTERRUPTED_EXIT
     target = Path(job["result"])
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from grader.errors import GraderError
 from grader.ingest.workspace import submission_name
+from grader.judge.launch import INTERRUPTED_PATIENCE_SECONDS, USER_INTERRUPT
 from grader.pipeline import grade as grading
 from grader.pipeline.progress import Progress, describe, make_progress
 from grader.report.write import write_report
@@ -160,12 +161,17 @@ class _OpeningPool:
             progress.note(f"grader: no warm containers, each runner starts cold: {exc}")
 
     def take(self) -> dict | None:
-        self._thread.join()
-        return self._pool.take() if self._pool else None
+        """A warm container, or None (a cold start) once Ctrl-C stopped the batch while it opened."""
+        while self._thread.is_alive() and not USER_INTERRUPT.is_set():
+            self._thread.join(timeout=INTERRUPTED_PATIENCE_SECONDS)
+        return self._pool.take() if self._pool and not self._thread.is_alive() else None
 
     def close(self) -> None:
-        self._thread.join()
-        if self._pool:
+        """Wait for the opening (an image build may take minutes), then close the pool. After a Ctrl-C,
+        wait only INTERRUPTED_PATIENCE_SECONDS: a pool opened later dies with this process, and the
+        janitor removes its containers."""
+        self._thread.join(timeout=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
+        if self._pool and not self._thread.is_alive():
             self._pool.close()
 
 

@@ -121,3 +121,20 @@ def test_the_backend_made_in_the_thread_is_the_sessions(tmp_path):
     finally:
         session.close()
         session.backend.close()
+
+
+def test_closing_leaves_a_prestart_that_never_ends_after_its_patience(tmp_path):
+    """A Ctrl-C that cut one of the judge's imports in half can leave a module lock taken for good, and
+    the thread making the sandbox (importing the docker SDK) never ends: the interrupted judge waited
+    for it forever (tests/docker/test_grading.py's Ctrl-C test hung in CI)."""
+    never = threading.Event()
+    session = RunnerSession(None, Limits(), API, seed=1)
+    session.prestart(never.wait)
+    closing = threading.Thread(target=session.close, kwargs={"patience": 0.2}, daemon=True)
+    closing.start()
+    closing.join(timeout=10)
+    try:
+        assert not closing.is_alive(), "close() waited past its patience"
+    finally:
+        never.set()
+        session._release.set()
