@@ -47,7 +47,7 @@ def _remove_containers(grader_pid: int) -> None:
 
         client = docker.from_env(timeout=10)
         label = f"dl-grader.grader={socket.gethostname()}:{grader_pid}"
-        for container in client.containers.list(all=True, filters={"label": label}):
+        for container in client.containers.list(all=True, sparse=True, filters={"label": label}):
             container.remove(force=True)
     except Exception:  # no SDK, no engine, or it went away: nothing of ours can be running there
         pass

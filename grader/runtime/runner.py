@@ -315,6 +315,8 @@ def _socket_channel(path: str, stdio: wire.Channel) -> wire.Channel:
     the stdin/stdout channel is closed, so from here on only the socket carries frames."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
+    if sock.recv(1) != wire.CHANNEL_ACCEPTED:  # the judge refused this connection, or went away
+        raise SystemExit(3)
     fd = sock.detach()
     for old in {stdio.read_fd, stdio.write_fd}:
         os.close(old)

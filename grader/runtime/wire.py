@@ -36,6 +36,9 @@ ALLOWED_KINDS = frozenset("biufcU")
 READ_AHEAD = 64 << 10  # what one read may take beyond the bytes it needs (the start of what follows)
 PIPE_BYTES = 1 << 20  # the size a pipe is widened to (Linux's default cap for an unprivileged process)
 MAX_IOV = 512  # buffers per writev call (the kernel takes up to 1024)
+# The judge's one byte to a runner that connected to its channel socket, once it has checked who that
+# is; the runner waits for it before any student code runs, so it is still alive to be checked.
+CHANNEL_ACCEPTED = b"\x06"
 
 
 class WireError(Exception):

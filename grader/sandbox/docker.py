@@ -212,7 +212,7 @@ class ChannelListener:
                     continue
                 with contextlib.suppress(BlockingIOError):
                     conn, _ = self.sock.accept()
-                    if _peer_in(conn, container_pid):
+                    if _peer_in(conn, container_pid) and _accepted(conn):
                         conn.setblocking(False)
                         return conn.detach()
                     conn.close()
@@ -256,6 +256,18 @@ def _peer_in(conn: socket.socket, container_pid: int) -> bool:
     except OSError:
         return False
     return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def _accepted(conn: socket.socket) -> bool:
+    """Tell the runner it may go on (it waits for this before importing the submission)."""
+    try:
+        conn.setblocking(True)
+        conn.settimeout(CONNECT_SECONDS)
+        conn.sendall(wire.CHANNEL_ACCEPTED)
+        conn.settimeout(None)
+        return True
+    except OSError:  # it went away meanwhile
+        return False
 
 
 class DockerProcess:
@@ -567,16 +579,19 @@ def _gpu_request(device: str) -> list:
 
 
 def remove_stale_containers(client) -> int:
-    """Remove the containers of graders on this host that died without cleaning up; their count."""
+    """Remove the containers of graders on this host that died without cleaning up; their count.
+
+    Every listing of ours is sparse: the full one inspects each container after listing it, and one
+    that another grader removed meanwhile made the whole listing raise NotFound."""
     import docker
 
     removed = 0
     try:
-        stale = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+        stale = client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}=1"})
     except docker.errors.APIError:
         return 0
     for container in stale:
-        owner = container.labels.get(f"{LABEL}.owner", "")
+        owner = (container.attrs.get("Labels") or {}).get(f"{LABEL}.owner", "")
         host, _, pid = owner.rpartition(":")
         if host != HOST or not pid.isdigit() or jobdirs.pid_exists(int(pid)):
             continue
@@ -588,13 +603,12 @@ def remove_stale_containers(client) -> int:
 
 class DockerBackend:
     name = "docker"
-    # Not while pytest collects: the runner connects to its channel and then imports the submission at
-    # once, and a judge thread slowed by pytest's hold on the GIL checked the peer (its pid namespace)
-    # after a submission that exits at import had ended it. The connection was then refused as a
-    # stranger's, an infra_error (1 of 142 in `make grade`). The fix is for the runner to wait for the
-    # judge's word after connecting, before any student code; until then docker's runner starts at the
-    # first test, and only the backend (SDK, engine, image) is made early.
-    early_start = False
+    # The runner waits for the judge's wire.CHANNEL_ACCEPTED before the submission's import, so a judge
+    # slowed by pytest's hold on the GIL still finds it alive to check (its pid namespace). Without the
+    # wait, a submission that exits at import had ended it first and was refused as a stranger: an
+    # infra_error, 1 of 142 in `make grade` with the runner started early, and 1 of 23 in the hostile
+    # batch at -j 2 with it started at the first test.
+    early_start = True
 
     def __init__(self, config: RunnerConfig, limits: Limits, *,
                  warm: Callable[[], dict | None] | None = None) -> None:
@@ -728,7 +742,7 @@ class DockerBackend:
             remove_slot(slot)
         # Belt and braces: anything of this job the engine still knows about (a half-made container).
         with contextlib.suppress(docker.errors.APIError):
-            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.job={self.job}"}):
+            for container in self.client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.job={self.job}"}):
                 with contextlib.suppress(docker.errors.APIError):
                     container.remove(force=True)
         if self._gpu:

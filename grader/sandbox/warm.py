@@ -104,7 +104,7 @@ class WarmPool:
             self._remove(warm)
         # A container a judge took but never adopted (the judge died first) carries the pool's label.
         with contextlib.suppress(*ENGINE_ERRORS):
-            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.pool={self.id}"}):
+            for container in self.client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.pool={self.id}"}):
                 with contextlib.suppress(*ENGINE_ERRORS):
                     container.remove(force=True)
         shutil.rmtree(self._tmp, ignore_errors=True)

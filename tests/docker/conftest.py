@@ -20,7 +20,7 @@ def ours(client, job: str | None = None, grader: int | None = None) -> list:
     Never counts another grader's containers on the same engine."""
     label = (f"{LABEL}.job={job}" if job else f"{LABEL}.grader={_owner(grader)}" if grader
              else f"{LABEL}.owner={_owner()}")
-    return client.containers.list(all=True, filters={"label": label})
+    return client.containers.list(all=True, sparse=True, filters={"label": label})
 
 
 def _owner(pid: int | None = None) -> str:

@@ -60,6 +60,32 @@ def test_a_runner_that_exits_says_so(runner):
     assert r.stop() == "the runner exited with code 3"
 
 
+def test_the_submission_is_imported_only_once_the_judge_accepted_its_runner(engine, tmp_path, monkeypatch):
+    """The judge checks who connected to the channel (its pid namespace) before the runner imports the
+    submission. A judge slowed by pytest's hold on the GIL once checked only after a submission that
+    ends its process at import had done so, and refused its runner as a stranger: an infra_error
+    instead of the submission's own failure (1 of 23 in the hostile batch under docker at -j 2)."""
+    from grader.runtime import wire
+    from grader.sandbox import docker as docker_sandbox
+
+    checked = docker_sandbox._peer_in
+    monkeypatch.setattr(docker_sandbox, "_peer_in", lambda conn, pid: time.sleep(1.0) or checked(conn, pid))
+    tmp_path.chmod(0o755)
+    (tmp_path / "m.py").write_text("import os\nos._exit(3)\n")
+    (tmp_path / "m.py").chmod(0o644)
+    backend = DockerBackend(RunnerConfig(tmp_path, {"m.py": ["f"]}, 1), Limits())
+    try:
+        process = backend.start()
+        started, _ = process.channel.receive(deadline=time.monotonic() + 30)
+        assert started["phase"] == "started"
+        with pytest.raises(wire.ChannelClosed):
+            process.channel.receive(deadline=time.monotonic() + 30)
+        process.kill()
+        assert process.ending() == "the runner exited with code 3"
+    finally:
+        backend.close()
+
+
 def test_every_container_is_removed_on_close(engine, tmp_path):
     (tmp_path / "m.py").write_text("def f():\n    return 1\n")
     tmp_path.chmod(0o755)
@@ -82,7 +108,7 @@ def test_containers_of_a_dead_grader_are_swept(engine, tmp_path):
                                      labels={LABEL: "1", f"{LABEL}.owner": f"{HOST}:1"})
     try:
         assert remove_stale_containers(engine) >= 1
-        names = {c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+        names = {c.id for c in engine.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}=1"})}
         assert orphan.id not in names and alive.id in names
     finally:
         alive.remove(force=True)

@@ -78,7 +78,7 @@ def test_each_warm_container_serves_one_submission_and_sees_only_its_files(engin
     assert "alice.txt" in alice_files and "bob.txt" not in alice_files
     assert "bob.txt" in bob_files and "alice.txt" not in bob_files
     assert bob_tmp == [], "the second submission's /tmp holds nothing of the first"
-    assert engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={pool.id}"}) == []
+    assert engine.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.pool={pool.id}"}) == []
     assert not pool._tmp.exists(), "the pool removes its folder (runtime, slots) when it closes"
 
 
@@ -104,7 +104,7 @@ def test_a_batchs_pool_starts_no_more_containers_than_the_batch_has_jobs(engine,
         assert pool.take() is None and time.monotonic() - started < 1, "no third container, and no wait"
         time.sleep(0.5)  # a refill would have begun by now
         assert pool.made == 2
-        assert [c.id for c in engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={pool.id}"})
+        assert [c.id for c in engine.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.pool={pool.id}"})
                 if c.id not in {w["container"] for w in taken}] == []
         for warm in taken:
             pool._remove(warm)
@@ -157,7 +157,7 @@ def test_the_service_keeps_a_pool_per_step_with_pushes_and_closes_a_quiet_one(en
         assert pools.taker(spec).__self__ is take.__self__, "one pool per step"
         time.sleep(3.5)
         pools.taker(other)  # a job of another step: backprop's pool, quiet for 3 s, is closed
-        assert engine.containers.list(all=True, filters={"label": f"{LABEL}.pool={take.__self__.id}"}) == []
+        assert engine.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.pool={take.__self__.id}"}) == []
         assert not take.__self__._tmp.exists()
     finally:
         pools.close()
