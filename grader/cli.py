@@ -181,9 +181,13 @@ def _add_grading_commands(sub) -> None:
     p = sub.add_parser("examples", help="grade the bundled example submissions and print a score table",
                        epilog=_examples("grader examples backprop          # reference full, starter zero, "
                                         "mistakes between", "grader examples hostile           # the attack corpus",
-                                        "grader examples -j 2 --out out/examples   # all of them (make grade)"))
+                                        "grader examples -j 2 --out out/examples   # all of them (make grade)",
+                                        "grader examples backprop --only 'no-bias-*'  # the example you are writing"))
     p.add_argument("assignments", nargs="*",
                    help="only these; `hostile` for the attack corpus (default: all of them)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="only the examples named so (shell-style patterns; repeat for more): `reference`, "
+                        "`starter` or a mistake's folder name")
     p.add_argument("--out", type=Path, default=Path("out/examples"),
                    help="folder for the reports (default: out/examples)")
     _sandbox_options(p)
@@ -451,7 +455,21 @@ def _example_groups(args: argparse.Namespace) -> list[tuple[AssignmentSpec, list
             by_target.setdefault(case.assignment, []).append(case)
         for target, cases in by_target.items():
             groups.append((find_assignment(args.course, target), cases, args.out / "hostile" / target))
-    return groups
+    return _only(groups, args.only) if args.only else groups
+
+
+def _only(groups: list[tuple[AssignmentSpec, list, Path]], patterns: list[str]) -> list[tuple]:
+    """The groups cut to the cases `patterns` name; naming none at all is a usage error."""
+    import fnmatch
+
+    kept = [(spec, [c for c in cases if any(fnmatch.fnmatchcase(c.name, p) for p in patterns)], out)
+            for spec, cases, out in groups]
+    kept = [group for group in kept if group[1]]
+    if not kept:
+        known = sorted({c.name for _, cases, _ in groups for c in cases})
+        raise GraderError(f"--only {' '.join(patterns)}: no example of the chosen assignments is named so "
+                          f"(they are: {', '.join(known)})")
+    return kept
 
 
 def _print_table(rows: list[tuple[str, str, dict, str]], expectation: bool = False) -> None:

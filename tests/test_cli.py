@@ -321,3 +321,11 @@ def test_the_fast_report_check_refuses_what_jsonschema_refuses(tmp_path):
         except fastjsonschema.JsonSchemaException:
             fast = False
         assert fast == exact.is_valid(broken), f"the validators disagree at {path}"
+
+
+def test_examples_only_grades_the_examples_named(tmp_path):
+    """While writing a mistake, an author grades it alone: `--only` takes names and patterns."""
+    result = grader("examples", "backprop", "--only", "no-bias-*", "--only", "starter", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "05-backprop").glob("*.json")) == ["no-bias-sum.json", "starter.json"]
+    assert "2 submissions graded, 0 not as expected" in result.stdout

@@ -49,6 +49,7 @@ BAD_INPUTS = [
     (["validate", "nosuch"], "no assignment 'nosuch'"),
     (["examples", "nosuch"], "no assignment 'nosuch'"),
     (["examples", "backprop", "--out", "{tmp}/afile"], "--out {tmp}/afile: is a file"),
+    (["examples", "backprop", "--only", "nosuch", "--out", "{tmp}/o"], "--only nosuch: no example of the chosen"),
     (["nbgrader", "grade", "{tmp}/missing.ipynb", "{tmp}/x.ipynb", "--out", "{tmp}/o"], "no such notebook"),
     (["nbgrader", "grade", "{tmp}/good.json", "{tmp}/x.ipynb", "--out", "{tmp}/o", "-j", "0"], "must be at least 1"),
     (["nbgrader", "export", "{tmp}/missing.json", "--db", "sqlite:///{tmp}/g.db", "--assignment", "ps1"],
