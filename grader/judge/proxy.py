@@ -76,7 +76,7 @@ class RunnerSession:
         try:
             if build is not None:
                 self.backend = _built(build)
-            if not self.fatal and self.backend.early_start:
+            if not self.fatal:
                 self.restarts += 1
                 self._start()
         except BaseException as exc:  # noqa: BLE001  (met by the first test, in the main thread)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from grader.errors import GraderError
 from grader.ingest.workspace import submission_name
-from grader.judge.launch import INTERRUPTED_PATIENCE_SECONDS, USER_INTERRUPT
+from grader.judge.launch import INTERRUPT_POLL_SECONDS, INTERRUPTED_PATIENCE_SECONDS, USER_INTERRUPT
 from grader.pipeline import grade as grading
 from grader.pipeline.progress import Progress, describe, make_progress
 from grader.report.write import write_report
@@ -163,7 +163,7 @@ class _OpeningPool:
     def take(self) -> dict | None:
         """A warm container, or None (a cold start) once Ctrl-C stopped the batch while it opened."""
         while self._thread.is_alive() and not USER_INTERRUPT.is_set():
-            self._thread.join(timeout=INTERRUPTED_PATIENCE_SECONDS)
+            self._thread.join(timeout=INTERRUPT_POLL_SECONDS)
         return self._pool.take() if self._pool and not self._thread.is_alive() else None
 
     def close(self) -> None:

@@ -55,8 +55,6 @@ class RunnerProcess(Protocol):
 class Backend(Protocol):
     name: str
     output: "OutputBuffer"  # everything every runner of this backend printed, capped
-    # Whether a judge may start the first runner in a thread while pytest collects (RunnerSession.prestart).
-    early_start: bool
 
     def start(self) -> RunnerProcess: ...
 

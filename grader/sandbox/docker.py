@@ -259,12 +259,13 @@ def _peer_in(conn: socket.socket, container_pid: int) -> bool:
 
 
 def _accepted(conn: socket.socket) -> bool:
-    """Tell the runner it may go on (it waits for this before importing the submission)."""
+    """Tell the runner it may go on. It waits for this before importing the submission, so a judge
+    slowed by pytest's hold on the GIL still finds it alive to check. Without the wait, a submission
+    that exits at import had ended it first and was refused as a stranger: an infra_error, 1 of 142 in
+    `make grade`, and 1 of 23 in the hostile batch at -j 2."""
     try:
-        conn.setblocking(True)
         conn.settimeout(CONNECT_SECONDS)
         conn.sendall(wire.CHANNEL_ACCEPTED)
-        conn.settimeout(None)
         return True
     except OSError:  # it went away meanwhile
         return False
@@ -603,12 +604,6 @@ def remove_stale_containers(client) -> int:
 
 class DockerBackend:
     name = "docker"
-    # The runner waits for the judge's wire.CHANNEL_ACCEPTED before the submission's import, so a judge
-    # slowed by pytest's hold on the GIL still finds it alive to check (its pid namespace). Without the
-    # wait, a submission that exits at import had ended it first and was refused as a stranger: an
-    # infra_error, 1 of 142 in `make grade` with the runner started early, and 1 of 23 in the hostile
-    # batch at -j 2 with it started at the first test.
-    early_start = True
 
     def __init__(self, config: RunnerConfig, limits: Limits, *,
                  warm: Callable[[], dict | None] | None = None) -> None:

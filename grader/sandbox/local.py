@@ -251,7 +251,6 @@ def _apply_rlimits(limits: Limits, *, nproc: bool) -> None:
 
 class LocalBackend:
     name = "local"
-    early_start = True
 
     def __init__(self, config: RunnerConfig, limits: Limits, *, isolate: bool = True) -> None:
         if isolate and (reason := isolation_available()):
