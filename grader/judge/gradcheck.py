@@ -14,7 +14,7 @@ input.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -27,20 +27,44 @@ DEFAULT_THRESHOLD = 1e-5
 
 def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, upstream: np.ndarray | None = None,
                      h: float = 1e-5) -> np.ndarray:
-    """d(sum(f(x) * upstream))/dx at x, one element at a time. `f` must not change `x` itself."""
+    """d(sum(f(x) * upstream))/dx at x, one element at a time. `f` must not change `x` itself.
+
+    A submission's function (`submission.name`, or `partial` over one) gets all its perturbed inputs
+    at once (`many`): the runner answers them back to back instead of one round trip each, with the
+    same inputs in the same order, so the same values."""
     x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
     shape = () if upstream is None else np.shape(upstream)
-    for index in np.ndindex(*x.shape):
-        old = x[index]
-        x[index] = old + h
-        plus = _output(f(x.copy()), shape)
-        x[index] = old - h
-        minus = _output(f(x.copy()), shape)
-        x[index] = old
-        weights = 1.0 if upstream is None else upstream
-        grad[index] = np.sum((plus - minus) * weights) / (2 * h)
+    weights = 1.0 if upstream is None else upstream
+    indices = list(np.ndindex(*x.shape))
+    many = _many(f)
+    if many is not None:
+        points = (_moved(x, index, step) for index in indices for step in (h, -h))
+        outputs = many(points, lambda value: _output(value, shape))
+    else:
+        outputs = []
+        for index in indices:  # one at a time: each output is checked before the next call
+            outputs += [_output(f(_moved(x, index, step)), shape) for step in (h, -h)]
+    grad = np.zeros_like(x)
+    for k, index in enumerate(indices):
+        grad[index] = np.sum((outputs[2 * k] - outputs[2 * k + 1]) * weights) / (2 * h)
     return grad
+
+
+def _moved(x: np.ndarray, index: tuple[int, ...], step: float) -> np.ndarray:
+    moved = x.copy()
+    moved[index] = x[index] + step
+    return moved
+
+
+def _many(f: Callable[..., Any]) -> Callable[[Iterable[np.ndarray], Callable[[Any], Any]], list] | None:
+    """`f` over many inputs at once, where `f` is a submission function (grader.judge.proxy's
+    ProxyFunction, looked up on the type: a handle's attributes are read in the runner) or a
+    `partial` over one; None for any other function."""
+    if isinstance(f, Partial):
+        return f.many if _many(f.f) is not None else None
+    if not callable(getattr(type(f), "many", None)):
+        return None
+    return lambda values, then: f.many(((value,) for value in values), then)
 
 
 def _output(value: Any, shape: tuple[int, ...], name: str = "the function's output") -> np.ndarray:
@@ -62,21 +86,38 @@ def _output(value: Any, shape: tuple[int, ...], name: str = "the function's outp
 
 
 def partial(f: Callable[..., Any], args: Sequence[Any], at: int, key: str | None = None,
-            pick: int | None = None) -> Callable[[np.ndarray], Any]:
+            pick: int | None = None) -> Partial:
     """`f` as a function of one input, the others fixed: `args[at]` replaced by the argument (or
     `args[at][key]` when that argument is a dict of parameters). `pick` selects one item of a tuple
     result (e.g. 0 for the loss of `(loss, grads)`)."""
-    def one_input(value: np.ndarray) -> Any:
-        call = list(args)
-        call[at] = value if key is None else {**call[at], key: value}
-        result = f(*call)
-        if pick is None:
+    return Partial(f, tuple(args), at, key, pick)
+
+
+class Partial:
+    """What `partial` makes: callable with the one input, and `many` for a submission's function."""
+
+    def __init__(self, f: Callable[..., Any], args: tuple, at: int, key: str | None, pick: int | None) -> None:
+        self.f, self.args, self.at, self.key, self.pick = f, args, at, key, pick
+
+    def __call__(self, value: np.ndarray) -> Any:
+        return self._picked(self.f(*self._arguments(value)))
+
+    def many(self, values: Iterable[np.ndarray], then: Callable[[Any], Any]) -> list[Any]:
+        """`[then(self(v)) for v in values]`, through `f.many` (see numeric_gradient)."""
+        return self.f.many((self._arguments(v) for v in values), lambda result: then(self._picked(result)))
+
+    def _arguments(self, value: np.ndarray) -> tuple:
+        call = list(self.args)
+        call[self.at] = value if self.key is None else {**call[self.at], self.key: value}
+        return tuple(call)
+
+    def _picked(self, result: Any) -> Any:
+        if self.pick is None:
             return result
-        if not isinstance(result, (tuple, list)) or len(result) <= pick:
-            raise CheckFailed(f"expected a tuple with at least {pick + 1} items, got "
+        if not isinstance(result, (tuple, list)) or len(result) <= self.pick:
+            raise CheckFailed(f"expected a tuple with at least {self.pick + 1} items, got "
                               f"{type(result).__name__}")
-        return result[pick]
-    return one_input
+        return result[self.pick]
 
 
 def check_forward_value(value: Any, expected: Any, *, what: str, then: str,

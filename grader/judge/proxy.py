@@ -15,7 +15,8 @@ import hashlib
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
 
 from grader.runtime import wire
 from grader.errors import InfrastructureError
@@ -29,6 +30,9 @@ MAX_RESTARTS = 25
 _QUALNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\.<locals>){0,5}")
 # From process start to the runner's first frame, before any student code: Python and numpy loading.
 STARTUP_SECONDS = 60
+# Unanswered calls' frames a gradient check may have in flight: far under a pipe's (1 MB here) or a
+# unix socket's (about 200 KB) buffer, so writing them never waits on the runner.
+PIPELINE_BYTES = 64 << 10
 # What of the runner's "mutated" list is believed: a few short names (the runner is untrusted).
 MAX_MUTATED, MAX_LABEL = 8, 80
 
@@ -113,34 +117,73 @@ class RunnerSession:
 
     # -- calls -------------------------------------------------------------------------------------
     def call(self, label: str, request: dict, args: tuple, kwargs: dict) -> Any:
+        self._ready()
+        return self._exchange(iter([_frame(request, args, kwargs)]), label)[0]
+
+    def call_function(self, name: str, args: tuple, kwargs: dict) -> Any:
+        return self.call_function_many(name, [(args, kwargs)])[0]
+
+    def call_function_many(self, name: str, calls: Iterable[tuple[tuple, dict]],
+                           then: Callable[[Any], Any] | None = None) -> list[Any]:
+        """`name(*args, **kwargs)` for each pair in `calls`, in order, with each call's own time limit
+        and checks, as as many `call_function`s would make them; `then` turns each value into what is
+        kept (a check that raises stops there). Several calls travel ahead of their replies (see
+        `_exchange`), so the runner answers them back to back."""
+        if name not in self.names:
+            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+        self._ready()
+        if name in self.missing:
+            self._fail(NotRun(f"the submission does not define {name}()"))
+        request = {"op": "call", "name": name}
+        frames = (_frame(request, args, kwargs) for args, kwargs in calls)
+        return self._exchange(frames, f"{name}()", mutation=name, then=then)
+
+    def _ready(self) -> None:
         if self.verdict is not None:
             raise self.verdict
         self._ensure_running()
-        tree_args, blobs = wire.encode(list(args), on_object=handle_tag)
-        tree_kwargs, more = wire.encode(kwargs, on_object=handle_tag)
-        tree_kwargs = _shift_blobs(tree_kwargs, len(blobs))
-        message = {**request, "args": tree_args, "kwargs": tree_kwargs}
-        return self._request(message, blobs + more, label)
 
-    def call_function(self, name: str, args: tuple, kwargs: dict) -> Any:
-        if name not in self.names:
-            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
-        if self._ensure_running() and name in self.missing:
-            self._fail(NotRun(f"the submission does not define {name}()"))
-        value = self.call(f"{name}()", {"op": "call", "name": name}, args, kwargs)
-        if self.mutated and name not in self.mutates:
-            self._fail(MutatedArgument(f"{name}()", self.mutated))
-        return value
-
-    def _request(self, message: dict, blobs: list[bytes], label: str) -> Any:
-        process = self.process
-        assert process is not None
-        seconds = self._seconds_left(self.call_seconds)
-        started = time.monotonic()
-        self.mutated = []
+    def _exchange(self, frames: Iterator[list], label: str, *, mutation: str | None = None,
+                  then: Callable[[Any], Any] | None = None) -> list[Any]:
+        """Send each frame and read its reply, in order. Frames after the first go out before the
+        replies to earlier ones while what is unanswered stays under PIPELINE_BYTES: a pipe or socket
+        buffer holds that much, so the judge never waits to write while the runner waits to write a
+        reply nobody reads. Each reply has its own `call_seconds` from the previous one's arrival
+        (when the runner started on it). When one reply fails the test, the runner's answers to the
+        calls already sent are read and dropped (or the runner is stopped), so the next test's call
+        gets its own reply."""
+        pending: deque[int] = deque()  # the sizes of the frames sent and not answered yet
+        values: list[Any] = []
+        upcoming = next(frames, None)
         try:
-            process.channel.send(message, blobs, deadline=started + seconds)
-            reply, out = process.channel.receive(deadline=started + seconds)
+            while upcoming is not None or pending:
+                self.mutated = []
+                seconds = self._seconds_left(self.call_seconds)
+                started = time.monotonic()
+                try:
+                    while upcoming is not None and (not pending or sum(pending) + _size(upcoming)
+                                                    <= PIPELINE_BYTES):
+                        self._io(label, seconds, lambda: self.process.channel.send_frame(
+                            upcoming, deadline=started + seconds))
+                        pending.append(_size(upcoming))
+                        upcoming = next(frames, None)
+                    reply, out = self._io(label, seconds, lambda: self.process.channel.receive(
+                        deadline=started + seconds))
+                    pending.popleft()
+                finally:
+                    self.spent += time.monotonic() - started
+                values.append(self._value(reply, out, label, mutation, then))
+        except BaseException as exc:
+            if pending and self.process is not None and not isinstance(exc, KeyboardInterrupt):
+                self._drop_replies(len(pending))
+            raise
+        return values
+
+    def _io(self, label: str, seconds: float, action: Callable[[], Any]) -> Any:
+        """`action`'s result; a runner that hung, died or broke the protocol is stopped, and the
+        test's verdict says which."""
+        try:
+            return action()
         except wire.ChannelTimeout:
             ending = self._stop()
             why = f"; {ending}" if "limit" in ending else ""  # e.g. a fork bomb stuck at the pids limit
@@ -152,16 +195,40 @@ class RunnerSession:
         except wire.WireError as exc:
             self._stop()
             self._fail(BadValue(f"{label} returned something that cannot be graded: {exc}"))
-        finally:
-            self.spent += time.monotonic() - started
+
+    def _value(self, reply: dict, out: list[Any], label: str, mutation: str | None,
+               then: Callable[[Any], Any] | None) -> Any:
         if not reply.get("ok"):
             # Not sticky: a test may expect the student's code to raise (checks.assert_raises).
             raise StudentError(label, reply.get("error") or {})
         self.mutated = _mutated(reply.get("mutated"))
         try:
-            return wire.decode(reply.get("value"), out, on_handle=lambda tag: Handle(self, tag))
+            value = wire.decode(reply.get("value"), out, on_handle=lambda tag: Handle(self, tag))
         except wire.WireError as exc:
             self._fail(BadValue(f"{label} returned something that cannot be graded: {exc}"))
+        if self.mutated and mutation is not None and mutation not in self.mutates:
+            self._fail(MutatedArgument(label, self.mutated))
+        return value if then is None else then(value)
+
+    def _drop_replies(self, count: int) -> None:
+        """Read and drop the replies to `count` calls sent ahead, each within its call time; a runner
+        that does not give them is stopped (the next call starts a new one). The test's verdict is
+        the failure that came first, whatever happens here."""
+        for _ in range(count):
+            seconds = min(self.call_seconds, self.limits.total_seconds - self.spent)
+            if self.process is None or seconds <= 0:
+                self._stop()
+                return
+            started = time.monotonic()
+            try:
+                self.process.channel.receive(deadline=started + seconds)
+            except wire.WireError:
+                self._stop()
+            finally:
+                self.spent += time.monotonic() - started
+
+    def _request(self, message: dict, blobs: list[bytes], label: str) -> Any:
+        return self._exchange(iter([wire.pack(message, blobs)]), label)[0]
 
     def _fail(self, verdict: Verdict) -> None:
         self.verdict = verdict
@@ -302,6 +369,18 @@ def handle_tag(value: Any) -> dict:
     raise wire.WireError(f"a test cannot send a {type(value).__name__} to the submission")
 
 
+def _frame(request: dict, args: tuple, kwargs: dict) -> list[Any]:
+    """A call's frame: `request` with the arguments encoded (handles as their tags)."""
+    tree_args, blobs = wire.encode(list(args), on_object=handle_tag)
+    tree_kwargs, more = wire.encode(kwargs, on_object=handle_tag)
+    message = {**request, "args": tree_args, "kwargs": _shift_blobs(tree_kwargs, len(blobs))}
+    return wire.pack(message, blobs + more)
+
+
+def _size(frame: list[Any]) -> int:
+    return sum(memoryview(part).nbytes for part in frame)
+
+
 def _shift_blobs(tree: Any, offset: int) -> Any:
     """Renumber array references of a second encode so both can share one blob list."""
     if isinstance(tree, list):
@@ -323,14 +402,33 @@ class SubmissionProxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        session = self._session
-        return lambda *args, **kwargs: session.call_function(name, args, kwargs)
+        return ProxyFunction(self._session, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the submission proxy is read-only")
 
     def __repr__(self) -> str:
         return "<submission (runs in the sandbox)>"
+
+
+class ProxyFunction:
+    """`submission.name`: call it as the student's function; `many` makes several calls at once."""
+
+    __slots__ = ("_session", "_name")
+
+    def __init__(self, session: RunnerSession, name: str) -> None:
+        self._session, self._name = session, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call_function(self._name, args, kwargs)
+
+    def many(self, calls: Iterable[tuple], then: Callable[[Any], Any] | None = None) -> list[Any]:
+        """`[then(name(*args)) for args in calls]`, the calls sent ahead of their replies (see
+        `RunnerSession.call_function_many`); a gradient check's perturbed inputs go this way."""
+        return self._session.call_function_many(self._name, ((tuple(args), {}) for args in calls), then)
+
+    def __repr__(self) -> str:
+        return f"<submission.{self._name} (runs in the sandbox)>"
 
 
 class Handle:
