@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: internal error ({type(exc).__name__}: {exc}); this is a bug in the grader: "
               f"rerun with {DEBUG_ENV}=1 for the traceback and report it", file=sys.stderr)
         return INFRA
+    finally:
+        if "grader.judge.launch" in sys.modules:  # a judge started for a job that never came
+            sys.modules["grader.judge.launch"].SPARES.discard()
 
 
 def _find_course(args: argparse.Namespace) -> Path:
@@ -321,6 +324,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    _first_judge_now()
     from grader.pipeline.grade import grade
     from grader.report.views.console import to_text
 
@@ -337,6 +341,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report["status"] in ("infra_error", "skipped"):
         return INFRA
     return OK if report["score"] == report["max_score"] and report["status"] == "graded" else FAILED
+
+
+def _first_judge_now() -> None:
+    """Start the judge process before anything else: its imports then overlap the grader's own work
+    (finding the assignment, ingesting, choosing the sandbox); see grader.judge.launch.Spares."""
+    from grader.judge.launch import SPARES
+
+    SPARES.plan(1)
 
 
 def _check_target(args: argparse.Namespace) -> tuple[AssignmentSpec, Path]:
@@ -394,6 +406,8 @@ def _step_of(path: Path, course: Path) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    if args.cluster is None:
+        _first_judge_now()
     from grader.pipeline.batch import grade_batch
     from grader.pipeline.executors import open_executor
     from grader.spec import find_assignment

@@ -7,8 +7,10 @@ reads a submission's files and never builds a report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -16,12 +18,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable
+from typing import Callable
 
 from grader import jobdirs
 from grader.spec import AssignmentSpec
 
 SESSION_MODULE = f"{__package__}.session"
+# The judge's argument: read the job's path from stdin (see Judge).
+WAIT_FOR_JOB = "--job-on-stdin"
 # The judge gets the submission's whole budget plus this much for pytest, imports and reference work.
 JUDGE_GRACE_SECONDS = 300
 MAX_JUDGE_LOG = 4000
@@ -72,37 +76,140 @@ _DIE_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("set
 def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str,
               warm: Callable[[], dict | None] | None = None) -> dict:
-    """Run `grader.judge.session` in a fresh process; its crash or hang is an infra_error outcome.
-    `warm` (grader.sandbox.warm.WarmPool.take) is called once the judge is starting, so the pool's
-    container starts while the judge does; the judge adopts what it returns for its first runner."""
+    """Run `grader.judge.session` in a fresh process (a spare one when `SPARES` holds one); its crash or
+    hang is an infra_error outcome. `warm` (grader.sandbox.warm.WarmPool.take) is called once the
+    judge has its job, so the pool's container starts while the judge does; the judge adopts what it
+    returns for its first runner."""
     if USER_INTERRUPT.is_set():  # Ctrl-C while this job waited for its turn: start nothing new
         raise KeyboardInterrupt
-    tmp = jobdirs.make_job_dir("grader-job-")
+    judge = SPARES.take() or Judge()
     try:
-        return _judge_in(tmp, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
+        return _judge_in(judge, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,
                          visibility=visibility, warm=warm)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        judge.discard()
 
 
-def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
+class Judge:
+    """One judge process. It starts before it has a job: Python, pytest, numpy and the judge's own
+    modules load while the grader is still busy (parsing its command line, ingesting, waiting on the
+    judge before); `run` then hands it the job's path through its stdin."""
+
+    def __init__(self) -> None:
+        self.tmp = jobdirs.make_job_dir("grader-job-")
+        try:
+            self.log = open(self.tmp / "judge.log", "w+b")
+            self.proc = subprocess.Popen([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB],
+                                         stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
+                                         cwd=self.tmp, env=judge_environment())
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, job: dict, *, timeout: float, meanwhile: Callable[[], None] | None) -> int:
+        """The judge's exit code for `job`, with `meanwhile` done while it starts; killed on a timeout
+        or an exception."""
+        path = self.tmp / "job.json"
+        path.write_text(json.dumps(job))
+        try:
+            try:
+                self.proc.stdin.write(f"{path}\n".encode())
+                self.proc.stdin.close()
+            except BrokenPipeError:  # it died waiting; its exit code and log say how
+                pass
+            if meanwhile:
+                meanwhile()
+            return _wait(self.proc, timeout)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def log_tail(self) -> str:
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - MAX_JUDGE_LOG))
+        return self.log.read().decode("utf-8", "replace")
+
+    def discard(self) -> None:
+        """Kill it if it still runs, and remove its folder."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Spares:
+    """Judges started ahead of their jobs, for a grader that knows jobs are coming (`plan`): a single
+    `grader grade` or `grader check` starts one before it even reads the assignment, and a batch keeps
+    one per job slot ready while more jobs are to come, so a judge's start (about 0.2 s of imports)
+    overlaps the grader's own work or the judge before it. The grading service and cluster workers
+    plan none: their judges start cold, as each job arrives.
+
+    A spare dies with the thread that started it (PR_SET_PDEATHSIG): the command's main thread, or a
+    batch's worker thread, which lives until the batch ends."""
+
+    def __init__(self) -> None:
+        self._ready: list[Judge] = []
+        self._coming = 0  # jobs still to be handed to a judge
+        self._at_once = 0
+        self._lock = threading.Lock()
+
+    def plan(self, jobs: int, *, at_once: int = 1) -> None:
+        """`jobs` more jobs will come, `at_once` at a time: start spares for them (never more)."""
+        with self._lock:
+            self._coming, self._at_once = jobs, at_once
+            self._fill()
+
+    def take(self) -> Judge | None:
+        """A spare that is still alive, or None (start a judge now)."""
+        with self._lock:
+            self._coming = max(0, self._coming - 1)
+            judge = None
+            while self._ready and judge is None:
+                candidate = self._ready.pop(0)
+                judge = candidate if candidate.alive() else candidate.discard()
+            self._fill()
+            return judge
+
+    def discard(self) -> None:
+        """Stop the spares nobody took (the batch ended, or its reports were current)."""
+        with self._lock:
+            ready, self._ready, self._coming = self._ready, [], 0
+        for judge in ready:
+            judge.discard()
+
+    def _fill(self) -> None:
+        while len(self._ready) < min(self._coming, self._at_once) and not USER_INTERRUPT.is_set():
+            try:
+                self._ready.append(Judge())
+            except Exception:  # noqa: BLE001  (no spare: the job starts its judge itself, and meets the fault)
+                return
+
+
+SPARES = Spares()
+
+
+def _judge_in(judge: Judge, spec: AssignmentSpec, workspace: Path | None, *, invalid: str | None,
               sandbox: str, isolate: bool, visibility: str, warm: Callable[[], dict | None] | None) -> dict:
-    handover = Path(tmp) / "warm.json"
+    tmp = judge.tmp
+    handover = tmp / "warm.json"
     job = {"assignment": str(spec.root), "course": str(spec.course), "sandbox": sandbox,
            "isolate": isolate, "visibility": visibility, "invalid": invalid,
            "warm_file": str(handover) if warm else None,
            "workspace": str(workspace) if workspace else None,
-           "result": str(Path(tmp) / "result.json")}
-    (Path(tmp) / "job.json").write_text(json.dumps(job))
+           "progress_file": os.environ.get(PROGRESS_FILE_ENV),
+           "result": str(tmp / "result.json")}
     limit = spec.limits.total_seconds + JUDGE_GRACE_SECONDS
-    with open(Path(tmp) / "judge.log", "w+b") as log:
-        try:
-            code = _run([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, str(Path(tmp) / "job.json")],
-                        log=log, cwd=tmp, timeout=limit, meanwhile=warm and (lambda: _hand_over(handover, warm)))
-        except subprocess.TimeoutExpired:
-            return {"infra_error": f"the judge did not finish within {limit:g} s"}
-        log.seek(0)
-        tail = log.read()[-MAX_JUDGE_LOG:].decode("utf-8", "replace")
+    try:
+        code = judge.run(job, timeout=limit, meanwhile=warm and (lambda: _hand_over(handover, warm)))
+    except subprocess.TimeoutExpired:
+        return {"infra_error": f"the judge did not finish within {limit:g} s"}
     result = Path(job["result"])
     if code != 0 and USER_INTERRUPT.wait(timeout=2):
         # Ctrl-C reached the judge with the rest of the terminal's process group: the user stopped
@@ -114,23 +221,8 @@ def _judge_in(tmp: Path, spec: AssignmentSpec, workspace: Path | None, *, invali
         return {"infra_error": "the judge was stopped by a SIGINT from outside the grader before its "
                                "tests had all run"}
     if code != 0 or not result.exists():
-        return {"infra_error": f"the judge failed (exit code {code}): {tail.strip()}"}
+        return {"infra_error": f"the judge failed (exit code {code}): {judge.log_tail().strip()}"}
     return json.loads(result.read_text())
-
-
-def _run(argv: list[str], *, log: IO[bytes], cwd: Path, timeout: float,
-         meanwhile: Callable[[], None] | None) -> int:
-    """The judge's exit code, with `meanwhile` done while it starts; killed on a timeout or an exception."""
-    with subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                          env=judge_environment()) as proc:
-        try:
-            if meanwhile:
-                meanwhile()
-            return _wait(proc, timeout)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> int:
@@ -140,17 +232,40 @@ def _wait(proc: subprocess.Popen, timeout: float) -> int:
     FORWARD_AFTER_SECONDS after the Ctrl-C gets it from the grader (once in its cleanup, it only
     notes it)."""
     deadline, noticed, forwarded = time.monotonic() + timeout, None, False
-    while True:
-        try:
-            return proc.wait(timeout=max(0.0, min(INTERRUPT_POLL_SECONDS, deadline - time.monotonic())))
-        except subprocess.TimeoutExpired:
+    pidfd = _pidfd(proc)
+    try:
+        while not _ended(proc, pidfd, max(0.0, min(INTERRUPT_POLL_SECONDS, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
-                raise
-        if USER_INTERRUPT.is_set() and not forwarded:
-            noticed = noticed or time.monotonic()
-            if time.monotonic() - noticed >= FORWARD_AFTER_SECONDS:
-                forwarded = True
-                proc.send_signal(signal.SIGINT)
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            if USER_INTERRUPT.is_set() and not forwarded:
+                noticed = noticed or time.monotonic()
+                if time.monotonic() - noticed >= FORWARD_AFTER_SECONDS:
+                    forwarded = True
+                    proc.send_signal(signal.SIGINT)
+        return proc.returncode
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(proc: subprocess.Popen) -> int | None:
+    """A descriptor that becomes readable when the judge exits (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _ended(proc: subprocess.Popen, pidfd: int | None, seconds: float) -> bool:
+    """Whether the judge ended within `seconds`. With a pidfd the wait wakes the moment it exits;
+    Popen.wait's own timeout polls in sleeps of up to 50 ms, a twentieth of a small grading."""
+    if pidfd is not None:
+        select.select([pidfd], [], [], seconds)
+    try:
+        proc.wait(timeout=0 if pidfd is not None else seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def judge_environment() -> dict[str, str]:

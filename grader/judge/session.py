@@ -1,6 +1,7 @@
 """One judge run: the instructor's tests over one submission, in a process of its own.
 
-`python -m grader.judge.session JOB.json` reads a job (assignment, workspace, sandbox, which tests),
+`python -m grader.judge.session JOB.json` (or `--job-on-stdin`: a judge started before its job, see
+grader.judge.launch.Judge) reads a job (assignment, workspace, sandbox, which tests),
 runs pytest in-process with `JudgePlugin`, and writes the outcomes as JSON to the job's `result` path.
 A fresh process per submission keeps pytest's module cache and any state a test leaves behind from
 reaching the next submission, and lets a batch run several judges side by side. It never writes a
@@ -9,6 +10,7 @@ report: that is `grader.report`'s job, in the parent.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -22,7 +24,7 @@ import pytest
 
 from grader.errors import GraderError, InfrastructureError
 from grader.judge.launch import (INTERRUPTED_EXIT, INTERRUPTED_PATIENCE_SECONDS, PROGRESS_FILE_ENV, USER_INTERRUPT,
-                                 watch_for_ctrl_c)
+                                 WAIT_FOR_JOB, watch_for_ctrl_c)
 from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import RunnerSession
 from grader.sandbox import RunnerConfig, make_backend
@@ -35,6 +37,9 @@ from grader.spec import AssignmentSpec, load_spec
 JUDGE_MEMORY_MB = 3072
 # Set once the judge closes its sandbox: a SIGINT then is only noted (grader.judge.launch.watch_for_ctrl_c).
 CLOSING = threading.Event()
+# What a judge waiting for its job imports meanwhile: what every test module and the local sandbox load.
+PRELOAD = ("numpy", "grader.judge.checks", "grader.judge.gradcheck", "grader.sandbox.local",
+           "_pytest.python", "_pytest.main")
 # The grader writes its warm container's handover within a pool's patience (2 s) of starting the judge.
 HANDOVER_SECONDS = 10.0
 
@@ -71,7 +76,7 @@ def run_job(job: dict) -> dict:
                                                   isolate=job.get("isolate", True),
                                                   warm=_handed_over(job.get("warm_file"))))
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
-        code = pytest.main(args, plugins=[plugin, *_progress_notes()])
+        code = pytest.main(args, plugins=[plugin, *_progress_notes(job)])
     finally:
         CLOSING.set()
         session.close(patience=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
@@ -110,8 +115,8 @@ class ProgressNotes:
             pass
 
 
-def _progress_notes() -> list[ProgressNotes]:
-    path = os.environ.get(PROGRESS_FILE_ENV)
+def _progress_notes(job: dict) -> list[ProgressNotes]:
+    path = job.get("progress_file") or os.environ.get(PROGRESS_FILE_ENV)
     return [ProgressNotes(path)] if path else []
 
 
@@ -148,8 +153,8 @@ def _pytest_args(spec: AssignmentSpec, visibility: str, scratch: Path) -> list[s
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     watch_for_ctrl_c(unless=CLOSING)
-    job = json.loads(Path(argv[0]).read_text())
     try:
+        job = json.loads(Path(_job_path(argv[0])).read_text())
         result = run_job(job)
     except KeyboardInterrupt:  # outside pytest's run (which turns it into its exit code 2)
         return INTERRUPTED_EXIT
@@ -164,6 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(json.dumps(result))
     os.replace(tmp, target)
     return 0
+
+
+def _job_path(arg: str) -> str:
+    """The job file: `arg`, or with WAIT_FOR_JOB the line the grader writes to stdin once it has a job
+    for this judge (grader.judge.launch.Judge), what every job needs being imported meanwhile."""
+    if arg != WAIT_FOR_JOB:
+        return arg
+    for module in PRELOAD:
+        importlib.import_module(module)
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise SystemExit(0)  # the grader went away, or discarded this spare judge
+    return line
 
 
 def limit_judge_memory(megabytes: int) -> None:

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from grader.errors import GraderError
 from grader.ingest.workspace import submission_name
-from grader.judge.launch import INTERRUPT_POLL_SECONDS, INTERRUPTED_PATIENCE_SECONDS, USER_INTERRUPT
+from grader.judge.launch import INTERRUPT_POLL_SECONDS, INTERRUPTED_PATIENCE_SECONDS, SPARES, USER_INTERRUPT
 from grader.pipeline import grade as grading
 from grader.pipeline.progress import Progress, describe, make_progress
-from grader.report.write import write_report
+from grader.report.write import prepare_in_background, write_report
 from grader.spec import AssignmentSpec
 
 if TYPE_CHECKING:
@@ -59,16 +59,12 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
     silence, or a `Progress` the caller began and will close (one bar over several batches)."""
     names = plan(sources, names)
     out.mkdir(parents=True, exist_ok=True)
+    prepare_in_background()
     owned = not isinstance(progress, Progress)
     shown = make_progress(progress) if owned else progress
     if owned:
         shown.begin(len(names))
-    pool = None
-    size = min(default_warm(jobs) if warm is None else warm, len(names))
-    if sandbox == "docker" and executor is None and not spec.gpu and size > 0:
-        pool = _OpeningPool(spec, size, shown, limit=len(names))
-    elif sandbox == "docker":
-        _prepare_image(shown)
+    pool = _start_ahead(spec, len(names), shown, sandbox=sandbox, jobs=jobs, warm=warm, cluster=executor is not None)
     try:
         grade = functools.partial(grading.grade, warm=pool.take) if pool else (executor or grading).grade
         one = functools.partial(_grade_one, spec, out, shown, sandbox=sandbox, isolate=isolate, force=force,
@@ -77,11 +73,26 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
         reports = _run_all(one, names, executor.slots if executor else max(1, jobs), on_report,
                            cancel=executor.cancel if executor else None)
     finally:
+        SPARES.discard()
         if pool:
             pool.close()
         if owned:
             shown.close()
     return {name: reports[name] for name in names}
+
+
+def _start_ahead(spec: AssignmentSpec, count: int, shown: Progress, *, sandbox: str, jobs: int,
+                 warm: int | None, cluster: bool) -> _OpeningPool | None:
+    """What the batch starts before its jobs need it: spare judges (here, not on a cluster), and under
+    docker the image check and the warm pool (returned, to take from and close)."""
+    if not cluster:
+        SPARES.plan(count, at_once=max(1, jobs))
+    size = min(default_warm(jobs) if warm is None else warm, count)
+    if sandbox == "docker" and not cluster and not spec.gpu and size > 0:
+        return _OpeningPool(spec, size, shown, limit=count)
+    if sandbox == "docker":
+        _prepare_image(shown)
+    return None
 
 
 def _grade_one(spec: AssignmentSpec, out: Path, shown: Progress, name: str, source: Path, *, sandbox: str,

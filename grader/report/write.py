@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from typing import Any, Callable
@@ -32,6 +33,12 @@ def _fast_check() -> Callable[[dict], Any]:
     import fastjsonschema
 
     return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text()))
+
+
+def prepare_in_background() -> None:
+    """Compile the schema check in a thread, so that a batch's first report does not wait for it
+    (the grader is idle while its first judge runs)."""
+    threading.Thread(target=_fast_check, name="report-schema", daemon=True).start()
 
 
 def validate_report(report: dict) -> None:

@@ -12,11 +12,13 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Protocol
+from typing import IO, TYPE_CHECKING, Callable, Protocol
 
 import grader
-from grader.runtime import wire
 from grader.spec import Limits
+
+if TYPE_CHECKING:  # numpy comes with it: the grader's own process (the CLI) never needs it
+    from grader.runtime import wire
 
 # `python -I` puts neither the script's folder nor PYTHONPATH on sys.path: the runtime folder (a copy of
 # the four files below, nothing else of the grader) is named explicitly.

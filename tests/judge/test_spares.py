@@ -1,0 +1,102 @@
+"""Judges started before their jobs (grader.judge.launch.Spares): a spare waits with its imports done,
+grades its job as a judge started for it would, is replaced only while jobs are to come, and leaves
+neither a process nor a folder behind when nobody takes it."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+from grader.judge import launch
+from grader.judge.launch import SPARES, USER_INTERRUPT, Judge, Spares, run_judge
+from grader.spec import find_assignment
+from tests.conftest import COURSE
+from tests.judge.test_interrupt import judge_pids
+
+
+def waiting(judge: Judge) -> bool:
+    """Whether the judge is alive and blocked reading its job from stdin (its imports done)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert judge.alive(), judge.log_tail()
+        if "pipe_read" in Path(f"/proc/{judge.proc.pid}/wchan").read_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_spare_is_replaced_only_while_jobs_are_to_come_and_the_rest_leave_nothing():
+    spares = Spares()
+    spares.plan(3, at_once=2)
+    assert len(spares._ready) == 2
+    first = spares.take()  # 2 jobs still to come: a new spare replaces it
+    assert first is not None and len(spares._ready) == 2
+    second = spares.take()  # 1 to come, and one spare ready for it: no new one
+    assert second is not None and len(spares._ready) == 1
+    left = spares._ready[0]
+    assert waiting(left) and left.tmp.is_dir()
+    spares.discard()
+    for judge in (first, second):
+        judge.discard()
+    assert not left.alive() and not left.tmp.exists()
+    assert judge_pids() == []
+
+
+def test_a_spare_grades_its_job_as_a_judge_started_for_it(tmp_path):
+    spec = find_assignment(COURSE, "01-numpy-basics")
+    cold = run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="all")
+    SPARES.plan(1)
+    spare = SPARES._ready[0]
+    assert waiting(spare)
+    warm = run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="all")
+    assert not spare.alive() and not spare.tmp.exists()  # it was the one used, and is gone
+    strip = [{k: v for k, v in test.items() if k != "duration"} for test in warm["tests"]]
+    assert strip == [{k: v for k, v in test.items() if k != "duration"} for test in cold["tests"]]
+    assert sum(t["score"] for t in warm["tests"]) == spec.points
+
+
+def test_a_spare_that_died_waiting_is_not_handed_a_job():
+    spares = Spares()
+    spares.plan(2, at_once=1)
+    dead = spares._ready[0]
+    dead.proc.kill()
+    dead.proc.wait()
+    assert spares.take() is None  # the job starts its own judge
+    assert not dead.tmp.exists()
+    assert len(spares._ready) == 1 and spares._ready[0].alive()  # for the job still to come
+    spares.discard()
+
+
+def test_no_spare_starts_once_the_user_pressed_ctrl_c():
+    spares = Spares()
+    USER_INTERRUPT.set()
+    try:
+        spares.plan(4, at_once=2)
+        assert spares._ready == [] and spares.take() is None
+    finally:
+        USER_INTERRUPT.clear()
+
+
+def test_a_check_that_stops_before_grading_leaves_no_judge_and_no_folder(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "layers.py").write_text("def affine_forward(x, w, b):\n    return x @ w +\n")
+    before = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("grader-job-*")}
+    assert cli.main(["--course", str(COURSE), "check", "backprop", str(work)]) == cli.FAILED
+    after = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("grader-job-*")}
+    assert after <= before and judge_pids() == [] and SPARES._ready == []
+
+
+def test_the_progress_file_reaches_a_judge_started_before_it_was_set(tmp_path, monkeypatch):
+    """`grader check` sets the progress file after its judge started: the job carries it."""
+    spec = find_assignment(COURSE, "01-numpy-basics")
+    SPARES.plan(1)
+    notes = tmp_path / "notes"
+    monkeypatch.setenv(launch.PROGRESS_FILE_ENV, str(notes))
+    run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="public")
+    assert notes.read_text().splitlines()[0].startswith("public/")
+    assert SPARES._ready == []
