@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
+from grader.ingest.workspace import ingest
 from grader.judge import launch
 from grader.judge.launch import SPARES, USER_INTERRUPT, Judge, Spares, run_judge
 from grader.spec import find_assignment
@@ -46,13 +47,22 @@ def test_a_spare_is_replaced_only_while_jobs_are_to_come_and_the_rest_leave_noth
     assert judge_pids() == []
 
 
-def test_a_spare_grades_its_job_as_a_judge_started_for_it(tmp_path):
+@pytest.fixture
+def numpy_basics():
+    """01's reference as a workspace of its own (a runner must never write into the course's folder)."""
     spec = find_assignment(COURSE, "01-numpy-basics")
-    cold = run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="all")
+    workspace = ingest(spec.solution, spec)
+    yield spec, workspace.path
+    workspace.remove()
+
+
+def test_a_spare_grades_its_job_as_a_judge_started_for_it(numpy_basics):
+    spec, workspace = numpy_basics
+    cold = run_judge(spec, workspace, invalid=None, sandbox="local", isolate=False, visibility="all")
     SPARES.plan(1)
     spare = SPARES._ready[0]
     assert waiting(spare)
-    warm = run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="all")
+    warm = run_judge(spec, workspace, invalid=None, sandbox="local", isolate=False, visibility="all")
     assert not spare.alive() and not spare.tmp.exists()  # it was the one used, and is gone
     strip = [{k: v for k, v in test.items() if k != "duration"} for test in warm["tests"]]
     assert strip == [{k: v for k, v in test.items() if k != "duration"} for test in cold["tests"]]
@@ -91,12 +101,12 @@ def test_a_check_that_stops_before_grading_leaves_no_judge_and_no_folder(tmp_pat
     assert after <= before and judge_pids() == [] and SPARES._ready == []
 
 
-def test_the_progress_file_reaches_a_judge_started_before_it_was_set(tmp_path, monkeypatch):
+def test_the_progress_file_reaches_a_judge_started_before_it_was_set(numpy_basics, tmp_path, monkeypatch):
     """`grader check` sets the progress file after its judge started: the job carries it."""
-    spec = find_assignment(COURSE, "01-numpy-basics")
+    spec, workspace = numpy_basics
     SPARES.plan(1)
     notes = tmp_path / "notes"
     monkeypatch.setenv(launch.PROGRESS_FILE_ENV, str(notes))
-    run_judge(spec, spec.solution, invalid=None, sandbox="local", isolate=False, visibility="public")
+    run_judge(spec, workspace, invalid=None, sandbox="local", isolate=False, visibility="public")
     assert notes.read_text().splitlines()[0].startswith("public/")
     assert SPARES._ready == []
