@@ -6,7 +6,7 @@ command like everything else. Against it, for one assignment (05-backprop by def
 
 1. Whole command: `grader grade STEP SOLUTION --sandbox docker|local` as a subprocess (CLI start,
    ingest, judge, runner, report), and the same grading with an unsandboxed runner (a plain
-   subprocess: the same protocol, no jail) started the same way.
+   subprocess: the same protocol, no jail) started the same way (bench/unsandboxed.py).
 2. Per call: a cold runner start (a new container under docker) and one proxied round trip of a small
    array and of a 10 MB array, per sandbox.
 3. Per batch: N submissions (copies of the reference and the example mistakes) through `grader grade
@@ -65,7 +65,7 @@ TARGETS = {
 }
 
 
-# -- the floor and the unsandboxed command (each run as a subprocess of this script) ------------------
+# -- the floor (run as a subprocess of this script; the unsandboxed command is bench/unsandboxed.py) ---
 class FloorPlugin:
     """The fixtures the course's tests ask for, served by the reference imported in this process."""
 
@@ -124,16 +124,6 @@ def run_floor(assignment: str) -> int:
     return int(code)
 
 
-def run_unsandboxed(assignment: str, out: str) -> int:
-    """Grade the reference with an unsandboxed runner and write the report, as `grader grade` would."""
-    from grader.pipeline.grade import grade
-
-    spec = find_assignment(COURSE, assignment)
-    report = grade(spec, spec.solution, isolate=False)
-    Path(out, "report.json").write_text(json.dumps(report))
-    return 0
-
-
 # -- measurements --------------------------------------------------------------------------------------
 def rotated(names: list[str], round_: int) -> list[str]:
     shift = round_ % len(names)
@@ -166,7 +156,8 @@ def whole_commands(spec: AssignmentSpec, sandboxes: list[str], rounds: int, scra
     me = [sys.executable, str(Path(__file__).resolve())]
     commands = {"floor": (me + ["--run-floor", spec.id], False)}
     if "unsandboxed" in sandboxes:
-        commands["unsandboxed"] = (me + ["--run-unsandboxed", spec.id, str(scratch / "unsandboxed")], True)
+        commands["unsandboxed"] = ([sys.executable, str(Path(__file__).resolve().parent / "unsandboxed.py"),
+                                    spec.id, str(scratch / "unsandboxed")], True)
     for sandbox in ("local", "docker"):
         if sandbox in sandboxes:
             commands[sandbox] = (GRADER + ["grade", spec.id, str(spec.solution), "--out",
@@ -330,12 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-rounds", type=int, default=1, help="interleaved rounds of the batches")
     parser.add_argument("--out", type=Path, default=COURSE / "out" / "bench.json")
     parser.add_argument("--run-floor", metavar="STEP", help=argparse.SUPPRESS)
-    parser.add_argument("--run-unsandboxed", nargs=2, metavar=("STEP", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_floor:
         return run_floor(args.run_floor)
-    if args.run_unsandboxed:
-        return run_unsandboxed(*args.run_unsandboxed)
     sandboxes = [s.strip() for s in args.sandboxes.split(",") if s.strip()]
     unknown = sorted(set(sandboxes) - set(CALL_SANDBOXES))
     if unknown or args.rounds < 1:

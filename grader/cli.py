@@ -44,6 +44,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if _grades_here(argv):
+        _first_judge_now()
+    try:
+        return _run(argv)
+    finally:
+        if "grader.judge.launch" in sys.modules:  # a judge started for a job that never came
+            sys.modules["grader.judge.launch"].SPARES.discard()
+
+
+def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -76,9 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: internal error ({type(exc).__name__}: {exc}); this is a bug in the grader: "
               f"rerun with {DEBUG_ENV}=1 for the traceback and report it", file=sys.stderr)
         return INFRA
-    finally:
-        if "grader.judge.launch" in sys.modules:  # a judge started for a job that never came
-            sys.modules["grader.judge.launch"].SPARES.discard()
 
 
 def _find_course(args: argparse.Namespace) -> Path:
@@ -324,7 +332,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _first_judge_now()
     from grader.pipeline.grade import grade
     from grader.report.views.console import to_text
 
@@ -343,9 +350,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return OK if report["score"] == report["max_score"] and report["status"] == "graded" else FAILED
 
 
+def _grades_here(argv: list[str]) -> bool:
+    """Whether `argv` asks this process to grade (`grade` without --cluster, or `check`), read before
+    the parser is built: the global options come before the command."""
+    words = iter(argv)
+    for word in words:
+        if word == "--course":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word == "check" or (word == "grade" and "--cluster" not in argv)
+    return False
+
+
 def _first_judge_now() -> None:
-    """Start the judge process before anything else: its imports then overlap the grader's own work
-    (finding the assignment, ingesting, choosing the sandbox); see grader.judge.launch.Spares."""
+    """Start the judge process before anything else, even the parser (20 ms): its imports then overlap
+    the grader's own work (finding the assignment, ingesting, choosing the sandbox); see
+    grader.judge.launch.Spares. A command that stops before grading discards it (`main`)."""
     from grader.judge.launch import SPARES
 
     SPARES.plan(1)
@@ -406,8 +426,6 @@ def _step_of(path: Path, course: Path) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    if args.cluster is None:
-        _first_judge_now()
     from grader.pipeline.batch import grade_batch
     from grader.pipeline.executors import open_executor
     from grader.spec import find_assignment

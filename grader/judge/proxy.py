@@ -444,12 +444,19 @@ class Handle:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        methods = self._tag.get("methods")
+        if isinstance(methods, list) and name in methods:  # the runner's word: a lie only costs its own points
+            return MethodHandle(self, name)
+        return self._fetch(name)
+
+    def _fetch(self, name: str) -> Any:
+        """The attribute `name` of the object, read in the runner."""
         session = self._session
-        label = f"{self._label()}.{name}"
         if session.verdict is not None:
             raise session.verdict
         session._ensure_running()
-        return session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [], label)
+        return session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [],
+                                f"{self._label()}.{name}")
 
     def _label(self) -> str:
         name = self._tag.get("name")  # a function or method's qualified name, from the runner: checked here
@@ -469,3 +476,28 @@ class Handle:
 
     def __repr__(self) -> str:
         return f"<{self._label()} in the sandbox>"
+
+
+class MethodHandle(Handle):
+    """`obj.name` where the runner said `name` is a method of obj's class: calling it is one request
+    (the runner looks the method up as it calls it), not a getattr and then a call; anything else
+    first fetches the bound method itself."""
+
+    def __init__(self, owner: Handle, name: str) -> None:
+        super().__init__(owner._session, owner._tag)
+        object.__setattr__(self, "_method", name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = {"op": "call", "handle": self._tag["$h"], "method": self._method}
+        return self._session.call(self._label(), request, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._fetch(self._method), name)
+
+    def _label(self) -> str:
+        kind = self._tag.get("type")
+        if isinstance(kind, str) and len(kind) <= 80 and _QUALNAME.fullmatch(kind):
+            return f"{kind}.{self._method}()"
+        return f"{self._method}() of a submission object"

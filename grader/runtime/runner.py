@@ -7,7 +7,8 @@ student's code does here can change a score except through the values it returns
 checks on its own side.
 
 Protocol: the runner answers one frame per request. It sends two frames unasked: `started` before any
-student code runs, then whether the modules imported. Requests: `call` (an API name or a handle), `getattr` (on a handle), `seed` (reseed the
+student code runs, then whether the modules imported. Requests: `call` (an API name, a handle, or a
+handle's method by name), `getattr` (on a handle), `seed` (reseed the
 global generators before a test), `release`. A `call`'s reply also names the arguments the call changed in
 place (`"mutated": ["scores", "params['W1']"]`); the judge decides whether that is allowed.
 """
@@ -105,7 +106,8 @@ class Runner:
 
     def _target(self, request: dict) -> Any:
         if "handle" in request:
-            return self._resolve({"$h": request["handle"]})
+            target = self._resolve({"$h": request["handle"]})
+            return getattr(target, str(request["method"])) if "method" in request else target
         return self.functions[request["name"]]
 
     def _resolve(self, tagged: dict) -> Any:
@@ -119,6 +121,8 @@ class Runner:
         tag = {"$h": hid, "type": type(obj).__name__, "callable": callable(obj)}
         if isinstance(obj, (types.FunctionType, types.MethodType)) and len(obj.__qualname__) <= 80:
             tag["name"] = obj.__qualname__  # so that feedback can say `Net.loss()`; the judge checks it
+        elif methods := _methods(type(obj)):
+            tag["methods"] = methods  # `obj.loss(X, y)` is then one call, not a getattr and a call
         return tag
 
     def reply(self, value: Any) -> tuple[dict, list[bytes]]:
@@ -134,6 +138,23 @@ class Runner:
         # The function ran; its result cannot cross. The judge words this type its own way.
         return {"ok": False, "error": {"type": wire.UNSENDABLE, "message": str(exc)[:MAX_MESSAGE],
                                        "traceback": ""}}, []
+
+
+_METHODS: dict[type, list[str]] = {}
+MAX_METHODS = 64
+
+
+def _methods(cls: type) -> list[str]:
+    """The public methods a class defines or inherits (worked out once per class)."""
+    if cls not in _METHODS:
+        try:
+            names = [n for n in dir(cls) if not n.startswith("_") and len(n) <= 80
+                     and isinstance(inspect.getattr_static(cls, n, None), (types.FunctionType, staticmethod,
+                                                                           classmethod))]
+        except Exception:  # noqa: BLE001  (a class that breaks dir(): its methods go by getattr)
+            names = []
+        _METHODS[cls] = names[:MAX_METHODS]
+    return _METHODS[cls]
 
 
 def name_arguments(target: Any, args: list | tuple, kwargs: dict) -> list[tuple[str, Any]]:

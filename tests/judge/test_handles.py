@@ -1,8 +1,14 @@
 """What feedback calls a student object that stayed in the sandbox: a method by its own name
 (`Net.loss()`), as the runner reports it, and anything the judge cannot trust as a plain type name."""
 
-from grader.judge.proxy import Handle
+import numpy as np
+import pytest
+
+from grader.judge.proxy import Handle, RunnerSession, SubmissionProxy
+from grader.judge.verdicts import StudentError
 from grader.runtime.runner import Runner
+from grader.sandbox import RunnerConfig, make_backend
+from grader.spec import Limits
 
 
 class Net:
@@ -35,3 +41,60 @@ def test_a_name_that_is_not_a_qualified_name_is_not_printed():
     tag = runner._store(forged)
     assert label(tag) == "a function object"
     assert label({"$h": 1, "type": "method", "name": "Net." + "x" * 300}) == "a method object"
+
+
+OBJECTS = '''
+class Layer:
+    def forward(self, x):
+        return x * 2
+
+class Scaled(Layer):
+    factor = 3
+
+    def __init__(self):
+        self.grads = {"w": 1.0}
+
+    def fail(self):
+        raise ValueError("no")
+'''
+
+
+@pytest.fixture
+def objects(tmp_path):
+    """A submission proxy over a real (unjailed) runner of OBJECTS, and the requests it sends."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "m.py").write_text(OBJECTS)
+    api, limits = {"m.py": ["Scaled"]}, Limits()
+    backend = make_backend("local", RunnerConfig(workspace, api, 1), limits, isolate=False)
+    session = RunnerSession(backend, limits, api, seed=1)
+    session._ensure_running()
+    sent: list[str] = []
+    request = session._request
+    session._request = lambda message, blobs, label: (sent.append(message["op"]), request(message, blobs, label))[1]
+    yield SubmissionProxy(session), sent
+    session.close()
+    backend.close()
+
+
+def test_a_method_call_on_a_handle_is_one_request_and_names_the_object_s_class(objects):
+    submission, sent = objects
+    layer = submission.Scaled()
+    sent.clear()
+    assert layer.forward(np.ones(2)).tolist() == [2.0, 2.0]  # inherited: found on the class
+    with pytest.raises(StudentError, match=r"^Scaled\.fail\(\) raised ValueError: no"):
+        layer.fail()
+    assert sent == []  # no getattr round trip (calls go through `call`, not `_request` by op getattr)
+    assert layer.grads == {"w": 1.0} and layer.factor == 3  # plain attributes are still read
+    assert sent == ["getattr", "getattr"]
+    assert repr(layer.forward) == "<Scaled.forward() in the sandbox>"
+
+
+def test_a_runner_that_calls_an_attribute_a_method_only_misleads_itself(objects):
+    submission, _ = objects
+    layer = submission.Scaled()
+    forged = Handle(layer._session, {**layer._tag, "methods": ["grads"]})
+    with pytest.raises(TypeError, match="cannot be compared"):
+        forged.grads == {"w": 1.0}  # a method handle is no dict: the test fails, no check passes
+    with pytest.raises(StudentError, match="not callable"):
+        forged.grads()

@@ -110,3 +110,22 @@ def test_the_progress_file_reaches_a_judge_started_before_it_was_set(numpy_basic
     run_judge(spec, workspace, invalid=None, sandbox="local", isolate=False, visibility="public")
     assert notes.read_text().splitlines()[0].startswith("public/")
     assert SPARES._ready == []
+
+
+@pytest.mark.parametrize("argv, grades", [
+    (["grade", "backprop", "subs", "--out", "r"], True),
+    (["--course", "grade", "check", "."], True),  # a course folder named `grade`, then the command
+    (["--course=here", "check"], True),
+    (["grade", "backprop", "subs", "--cluster", "tcp://h:8786"], False),  # the judges run on the workers
+    (["examples", "--only", "grade"], False),
+    (["--version"], False),
+    ([], False),
+])
+def test_the_commands_that_start_their_judge_before_the_parser(argv, grades):
+    assert cli._grades_here(argv) is grades
+
+
+def test_a_usage_error_after_the_early_judge_leaves_no_judge():
+    with pytest.raises(SystemExit):
+        cli.main(["grade", "backprop", "--no-such-option"])
+    assert judge_pids() == [] and SPARES._ready == []
