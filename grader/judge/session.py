@@ -14,21 +14,22 @@ import importlib
 import json
 import os
 import resource
+import select
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
-
-import pytest
+from typing import TYPE_CHECKING, Callable
 
 from grader.errors import GraderError, InfrastructureError
 from grader.judge.launch import (INTERRUPTED_EXIT, INTERRUPTED_PATIENCE_SECONDS, PROGRESS_FILE_ENV, USER_INTERRUPT,
                                  WAIT_FOR_JOB, watch_for_ctrl_c)
-from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import RunnerSession
 from grader.sandbox import RunnerConfig, make_backend
 from grader.spec import AssignmentSpec, load_spec
+
+if TYPE_CHECKING:  # pytest and the plugin are imported once the first runner is starting (run_job)
+    from grader.judge.plugin import JudgePlugin
 
 # The judge's own memory: what the reference and the checks need (under 1 GB for every step) with room
 # to spare, and far below what would starve a grading machine running several judges. Counted as
@@ -37,8 +38,9 @@ from grader.spec import AssignmentSpec, load_spec
 JUDGE_MEMORY_MB = 3072
 # Set once the judge closes its sandbox: a SIGINT then is only noted (grader.judge.launch.watch_for_ctrl_c).
 CLOSING = threading.Event()
-# What a judge waiting for its job imports meanwhile: what every test module and the local sandbox load.
-PRELOAD = ("numpy", "grader.judge.checks", "grader.judge.gradcheck", "grader.sandbox.local",
+# What a judge waiting for its job imports meanwhile, as long as no job has come (what is needed to start
+# a runner is imported before: with a job, the runner starts first and pytest loads while it does).
+PRELOAD = ("grader.sandbox.local", "pytest", "grader.judge.plugin", "grader.judge.gradcheck",
            "_pytest.python", "_pytest.main")
 # The grader writes its warm container's handover within a pool's patience (2 s) of starting the judge.
 HANDOVER_SECONDS = 10.0
@@ -68,23 +70,18 @@ def run_job(job: dict) -> dict:
     started = time.time()
     session = RunnerSession(None, spec.limits, spec.api, seed=spec.seed, invalid=job.get("invalid"),
                             mutates=spec.mutates)
-    plugin = JudgePlugin(spec, session)
     try:
-        if job.get("workspace"):  # the sandbox and its first runner are made while pytest collects
-            config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
-            session.prestart(lambda: make_backend(job["sandbox"], config, spec.limits,
-                                                  isolate=job.get("isolate", True),
-                                                  warm=_handed_over(job.get("warm_file"))))
+        if job.get("workspace"):  # the sandbox and its first runner are made while pytest loads and collects
+            _prestart(session, spec, job)
+        import pytest
+
+        from grader.judge.plugin import JudgePlugin
+
+        plugin = JudgePlugin(spec, session)
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
         code = pytest.main(args, plugins=[plugin, *_progress_notes(job)])
     finally:
-        CLOSING.set()
-        session.close(patience=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
-        backend = session.backend
-        output = backend.output.text() if backend else ("", False)
-        environment = backend.environment() if backend else {}
-        if backend:
-            backend.close()
+        output, environment = _close(session)
     if job.get("visibility", "all") == "all":
         _check_points(spec, plugin)
     infra = plugin.infra_error or session.unmet_fault or _pytest_trouble(code, plugin)
@@ -99,6 +96,24 @@ def run_job(job: dict) -> dict:
                     "runner_seconds": round(session.spent, 3),
                     "judge_cpu_seconds": round(plugin.cpu_spent, 3), **session.timings},
     }
+
+
+def _prestart(session: RunnerSession, spec: AssignmentSpec, job: dict) -> None:
+    config = RunnerConfig(Path(job["workspace"]), spec.api, spec.seed, spec.gpu, spec.needs)
+    session.prestart(lambda: make_backend(job["sandbox"], config, spec.limits, isolate=job.get("isolate", True),
+                                          warm=_handed_over(job.get("warm_file"))))
+
+
+def _close(session: RunnerSession) -> tuple[tuple[str, bool], dict]:
+    """Stop the runner and close the sandbox; what the runners printed, and the sandbox's facts."""
+    CLOSING.set()
+    session.close(patience=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
+    backend = session.backend
+    output = backend.output.text() if backend else ("", False)
+    environment = backend.environment() if backend else {}
+    if backend:
+        backend.close()
+    return output, environment
 
 
 class ProgressNotes:
@@ -128,6 +143,8 @@ def _check_points(spec: AssignmentSpec, plugin: JudgePlugin) -> None:
 
 
 def _pytest_trouble(code: int, plugin: JudgePlugin) -> str | None:
+    import pytest
+
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or plugin.spec_errors:
         return None
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -177,6 +194,8 @@ def _job_path(arg: str) -> str:
     if arg != WAIT_FOR_JOB:
         return arg
     for module in PRELOAD:
+        if select.select([sys.stdin], [], [], 0)[0]:  # the job came: its runner starts first
+            break
         importlib.import_module(module)
     line = sys.stdin.readline().strip()
     if not line:
