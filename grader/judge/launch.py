@@ -95,11 +95,13 @@ class Judge:
     modules load while the grader is still busy (parsing its command line, ingesting, waiting on the
     judge before); `run` then hands it the job's path through its stdin."""
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: str | None = None) -> None:
+        """`sandbox`, if known: the judge also imports that sandbox's modules while it waits."""
         self.tmp = jobdirs.make_job_dir("grader-job-")
         try:
             self.log = open(self.tmp / "judge.log", "w+b")
-            self.proc = subprocess.Popen([*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB],
+            argv = [*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB, *filter(None, [sandbox])]
+            self.proc = subprocess.Popen(argv,
                                          stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
                                          cwd=self.tmp, env=judge_environment())
         except BaseException:
@@ -158,12 +160,14 @@ class Spares:
         self._ready: list[Judge] = []
         self._coming = 0  # jobs still to be handed to a judge
         self._at_once = 0
+        self._sandbox: str | None = None
         self._lock = threading.Lock()
 
-    def plan(self, jobs: int, *, at_once: int = 1) -> None:
-        """`jobs` more jobs will come, `at_once` at a time: start spares for them (never more)."""
+    def plan(self, jobs: int, *, at_once: int = 1, sandbox: str | None = None) -> None:
+        """`jobs` more jobs will come, `at_once` at a time, in `sandbox` if known: start spares for them
+        (never more)."""
         with self._lock:
-            self._coming, self._at_once = jobs, at_once
+            self._coming, self._at_once, self._sandbox = jobs, at_once, sandbox
             self._fill()
 
     def take(self) -> Judge | None:
@@ -187,7 +191,7 @@ class Spares:
     def _fill(self) -> None:
         while len(self._ready) < min(self._coming, self._at_once) and not USER_INTERRUPT.is_set():
             try:
-                self._ready.append(Judge())
+                self._ready.append(Judge(self._sandbox))
             except Exception:  # noqa: BLE001  (no spare: the job starts its judge itself, and meets the fault)
                 return
 

@@ -86,7 +86,7 @@ def _start_ahead(spec: AssignmentSpec, count: int, shown: Progress, *, sandbox: 
     """What the batch starts before its jobs need it: spare judges (here, not on a cluster), and under
     docker the image check and the warm pool (returned, to take from and close)."""
     if not cluster:
-        SPARES.plan(count, at_once=max(1, jobs))
+        SPARES.plan(count, at_once=max(1, jobs), sandbox=sandbox)
     size = min(default_warm(jobs) if warm is None else warm, count)
     if sandbox == "docker" and not cluster and not spec.gpu and size > 0:
         return _OpeningPool(spec, size, shown, limit=count)

@@ -129,3 +129,20 @@ def test_a_usage_error_after_the_early_judge_leaves_no_judge():
     with pytest.raises(SystemExit):
         cli.main(["grade", "backprop", "--no-such-option"])
     assert judge_pids() == [] and SPARES._ready == []
+
+
+def test_a_spare_for_a_docker_batch_imports_the_docker_backend_while_it_waits():
+    """The docker SDK brings Python's ssl module (its urllib3): loaded in a docker batch's spare, and
+    not in one that does not know its sandbox (the control)."""
+    spares, plain = Spares(), Spares()
+    spares.plan(1, sandbox="docker")
+    plain.plan(1)
+    try:
+        judge, control = spares._ready[0], plain._ready[0]
+        assert judge.proc.args[-2:] == [launch.WAIT_FOR_JOB, "docker"]
+        assert waiting(judge) and waiting(control)
+        assert "_ssl" in Path(f"/proc/{judge.proc.pid}/maps").read_text()
+        assert "_ssl" not in Path(f"/proc/{control.proc.pid}/maps").read_text()
+    finally:
+        spares.discard()
+        plain.discard()
