@@ -45,13 +45,18 @@ class Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if _grades_here(argv):
-        _first_judge_now()
+    if not _grades_here(argv):
+        return _run(argv)
+    # Start the judge before anything else, even the parser (20 ms): its imports then overlap the
+    # grader's own work (finding the assignment, ingesting, choosing the sandbox); see
+    # grader.judge.launch.Spares. One the command never used (a usage error) is discarded here.
+    from grader.judge.launch import SPARES
+
+    SPARES.plan(1)
     try:
         return _run(argv)
     finally:
-        if "grader.judge.launch" in sys.modules:  # a judge started for a job that never came
-            sys.modules["grader.judge.launch"].SPARES.discard()
+        SPARES.discard()
 
 
 def _run(argv: list[str]) -> int:
@@ -360,15 +365,6 @@ def _grades_here(argv: list[str]) -> bool:
         elif not word.startswith("-"):
             return word == "check" or (word == "grade" and "--cluster" not in argv)
     return False
-
-
-def _first_judge_now() -> None:
-    """Start the judge process before anything else, even the parser (20 ms): its imports then overlap
-    the grader's own work (finding the assignment, ingesting, choosing the sandbox); see
-    grader.judge.launch.Spares. A command that stops before grading discards it (`main`)."""
-    from grader.judge.launch import SPARES
-
-    SPARES.plan(1)
 
 
 def _check_target(args: argparse.Namespace) -> tuple[AssignmentSpec, Path]:

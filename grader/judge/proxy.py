@@ -153,6 +153,7 @@ class RunnerSession:
         calls already sent are read and dropped (or the runner is stopped), so the next test's call
         gets its own reply."""
         pending: deque[int] = deque()  # the sizes of the frames sent and not answered yet
+        unanswered = 0  # their sum
         values: list[Any] = []
         upcoming = next(frames, None)
         try:
@@ -161,15 +162,18 @@ class RunnerSession:
                 seconds = self._seconds_left(self.call_seconds)
                 started = time.monotonic()
                 try:
-                    while upcoming is not None and (not pending or sum(pending) + _size(upcoming)
-                                                    <= PIPELINE_BYTES):
+                    while upcoming is not None:
+                        size = _size(upcoming)
+                        if pending and unanswered + size > PIPELINE_BYTES:
+                            break
                         self._io(label, seconds, lambda: self.process.channel.send_frame(
                             upcoming, deadline=started + seconds))
-                        pending.append(_size(upcoming))
+                        pending.append(size)
+                        unanswered += size
                         upcoming = next(frames, None)
                     reply, out = self._io(label, seconds, lambda: self.process.channel.receive(
                         deadline=started + seconds))
-                    pending.popleft()
+                    unanswered -= pending.popleft()
                 finally:
                     self.spent += time.monotonic() - started
                 values.append(self._value(reply, out, label, mutation, then))
@@ -451,12 +455,9 @@ class Handle:
 
     def _fetch(self, name: str) -> Any:
         """The attribute `name` of the object, read in the runner."""
-        session = self._session
-        if session.verdict is not None:
-            raise session.verdict
-        session._ensure_running()
-        return session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [],
-                                f"{self._label()}.{name}")
+        self._session._ready()
+        return self._session._request({"op": "getattr", "$h": self._tag["$h"], "attr": name}, [],
+                                      f"{self._label()}.{name}")
 
     def _label(self) -> str:
         name = self._tag.get("name")  # a function or method's qualified name, from the runner: checked here
