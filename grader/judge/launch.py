@@ -31,7 +31,10 @@ JUDGE_GRACE_SECONDS = 300
 MAX_JUDGE_LOG = 4000
 # The judge loads its one plugin explicitly; autoloading every installed pytest plugin (anyio,
 # platformdirs' hooks...) cost 0.2 s per submission and lets a stray plugin change how tests run.
-JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+# One BLAS thread, as the runner has: a judge's reference computations are small, and in a -j 2 batch
+# two judges with a thread per core each spun against the runners (11's judge: 2.2 -> 1.65 CPU-s).
+JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # What of the grader's own environment must not reach the judge's pytest: a developer's
 # PYTEST_ADDOPTS=-x stopped every judge at its first failing test (05's example mistakes scored 3-57
 # where they score 34-104), PYTEST_PLUGINS loads plugins into it, PYTHONWARNINGS=error fails tests.

@@ -44,8 +44,8 @@ def per_test(report: dict) -> dict[str, tuple[str, float]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
 def test_notebook_scores_what_the_py_scores(spec, tmp_path, local_example_reports):
-    """Each step's starter and its two mistakes quickest to grade, as notebooks, score what their .py
-    files score.
+    """Each step's starter and its two mistakes quickest to grade (none for the steps whose mistakes
+    train a network: 11 and 16), as notebooks, score what their .py files score.
 
     The notebook path differs from the .py path only in ingest (cells -> one module), which a zero and
     two partial scores of every step exercise (a full one: the 05 reference as a notebook, below);
