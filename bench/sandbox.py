@@ -215,9 +215,17 @@ def _call_times(session: RunnerSession, value: np.ndarray, count: int) -> list[f
     return runs
 
 
+def busy_core_seconds() -> float:
+    """Core-seconds this machine has spent busy since boot (all processes: the engine's daemons too)."""
+    with open("/proc/stat") as f:
+        ticks = [int(t) for t in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
 def batches(spec: AssignmentSpec, sandboxes: list[str], size: int, jobs: list[int], rounds: int,
-            scratch: Path) -> dict:
-    """'sandbox -jN' -> seconds per round for `grader grade` over `size` submissions."""
+            scratch: Path) -> tuple[dict, dict]:
+    """'sandbox -jN' -> seconds per round for `grader grade` over `size` submissions, and the same
+    names -> the machine's busy core-seconds in each of those rounds."""
     cases = cases_for(spec)
     sources = []
     for i in range(size):
@@ -233,14 +241,17 @@ def batches(spec: AssignmentSpec, sandboxes: list[str], size: int, jobs: list[in
                                        *(x.format(j=j) for x in extra)]
             for name, (sandbox, extra) in variants.items() if sandbox in sandboxes for j in jobs}
     samples: dict[str, list[float]] = {name: [] for name in runs}
+    busy: dict[str, list[float]] = {name: [] for name in runs}
     for round_ in range(rounds):
         for name in rotated(list(runs), round_):
+            before = busy_core_seconds()
             samples[name].append(timed_command(runs[name], scratch / "batch", expect_full=False))
+            busy[name].append(busy_core_seconds() - before)
             reports = [json.loads(p.read_text()) for p in (scratch / "batch").glob("*.json")]
             bad = [r.get("reason") for r in reports if r.get("status") != "graded"]
             if len(reports) != size or bad:
                 raise SystemExit(f"bench: {name}: {len(reports)} reports of {size}, not graded: {bad}")
-    return samples
+    return samples, busy
 
 
 # -- the table -----------------------------------------------------------------------------------------
@@ -279,14 +290,22 @@ def render(results: dict, columns: list[str]) -> str:
         by_jobs.setdefault(jobs, {})[sandbox] = cell(values, 1, "s", size * floor)
     for jobs, cells in by_jobs.items():
         rows.append((f"batch of {size}, {jobs}", cells, f"x: to {size} x floor"))
-    speedups = {}
+    for jobs in by_jobs:
+        if cpu := _per_submission(results, jobs):
+            rows.append((f"CPU per submission, {jobs}", cpu, "core-s, the whole machine's"))
+    speedups, ceilings = {}, {}
     for sandbox in ("local", "docker", "docker cold"):
         batch = results.get("batch_s", {})
         one, two = batch.get(f"{sandbox} -j1"), batch.get(f"{sandbox} -j2")
         if one and two:
             speedups[sandbox] = f"x{statistics.median(one) / statistics.median(two):.2f}"
+        if one and (ceiling := jobs_ceiling(one, results.get("batch_cpu", {}).get(f"{sandbox} -j1"),
+                                            results.get("cores", os.cpu_count() or 1))):
+            ceilings[sandbox] = f"x{ceiling:.2f}"
     if speedups:
         rows.append(("-j2 speed-up over -j1", speedups, "target: docker >= 1.8x"))
+    if ceilings:
+        rows.append(("-j2 ceiling on these cores", ceilings, "cores / cores busy at -j1"))
     verdicts = []
     for (row, column), (text, test) in TARGETS.items():
         if row == "whole command" and column in whole:
@@ -302,6 +321,22 @@ def render(results: dict, columns: list[str]) -> str:
         lines.append("".join(t.ljust(w) for t, w in zip([label, *[cells.get(c, "") for c in columns]],
                                                         width)) + note)
     return "\n".join(lines + ["", "targets (issue 17), on medians:", *["  " + v for v in verdicts]])
+
+
+def _per_submission(results: dict, jobs: str) -> dict[str, str]:
+    """Column -> the median busy core-seconds per submission of the batch rows at `jobs` ('-j1')."""
+    size = results.get("batch_size") or 1
+    return {name.rsplit(" ", 1)[0]: f"{statistics.median(values) / size:.2f}"
+            for name, values in results.get("batch_cpu", {}).items() if name.endswith(f" {jobs}")}
+
+
+def jobs_ceiling(wall: list[float], busy: list[float] | None, cores: int) -> float | None:
+    """The most any -jN can gain over -j1 on `cores` cores when the work per submission stays the same:
+    the cores over the cores -j1 already keeps busy (its spare judges and warm containers use the core
+    its one job leaves). None without a CPU measurement."""
+    if not busy:
+        return None
+    return cores / (statistics.median(busy) / statistics.median(wall))
 
 
 def _load(averages: tuple[float, float, float]) -> str:
@@ -343,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         results["calls_s"] = calls(sandboxes, args.rounds, args.calls, args.large_calls, scratch)
         if args.batch:
             print("  batches...", flush=True)
-            results["batch_s"] = batches(spec, sandboxes, args.batch, [1, 2], args.batch_rounds, scratch)
+            results["batch_s"], results["batch_cpu"] = batches(spec, sandboxes, args.batch, [1, 2],
+                                                               args.batch_rounds, scratch)
+            results["cores"] = os.cpu_count()
     columns = ["floor", *[s for s in CALL_SANDBOXES if s in sandboxes]]
     if "docker" in sandboxes and args.batch:
         columns.append("docker cold")  # batches only: --warm 0

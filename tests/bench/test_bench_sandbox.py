@@ -40,13 +40,17 @@ def test_table_ratios_and_targets():
         "calls_s": {name: {"start": [0.1], "small": [s], "large": [l]} for name, s, l in
                     (("unsandboxed", 1e-4, 0.010), ("local", 1e-4, 0.015), ("docker", 4e-4, 0.030))},
         "batch_s": {"local -j1": [6.0], "local -j2": [3.2]},
+        "batch_cpu": {"local -j1": [9.0], "local -j2": [6.2]},
         "batch_size": 4,
+        "cores": 2,
     }
     text = bench.render(results, ["floor", "unsandboxed", "local", "docker"])
     assert "2 s (1.9-2.1) x2.00" in text  # docker's whole command: median, min-max, ratio to the floor
     assert "+0.05 s (+0.00..+0.10)" in text  # local over unsandboxed, paired per round
     assert "+0.80 s (+0.70..+0.90)" in text
     assert "x1.88" in text  # -j2 speed-up
+    assert "2.25" in text and "1.55" in text  # busy core-seconds per submission at -j1 and -j2
+    assert "x1.33" in text  # -j1 kept 1.5 of the 2 cores busy: no -jN can gain more than 2 / 1.5
     assert "whole command, local: <= 1.3x floor: met" in text
     assert "whole command, docker: <= 1.3x floor: NOT met" in text
     assert "small-array call, docker: <= 0.2 ms: NOT met" in text
