@@ -284,28 +284,7 @@ def render(results: dict, columns: list[str]) -> str:
         ref = statistics.median(base[key]) if base else None
         rows.append((label, {c: cell(v[key], scale, unit, ref) for c, v in call.items()},
                      "x: to unsandboxed"))
-    size, by_jobs = results.get("batch_size"), {}
-    for name, values in results.get("batch_s", {}).items():
-        sandbox, jobs = name.rsplit(" ", 1)
-        by_jobs.setdefault(jobs, {})[sandbox] = cell(values, 1, "s", size * floor)
-    for jobs, cells in by_jobs.items():
-        rows.append((f"batch of {size}, {jobs}", cells, f"x: to {size} x floor"))
-    for jobs in by_jobs:
-        if cpu := _per_submission(results, jobs):
-            rows.append((f"CPU per submission, {jobs}", cpu, "core-s, the whole machine's"))
-    speedups, ceilings = {}, {}
-    for sandbox in ("local", "docker", "docker cold"):
-        batch = results.get("batch_s", {})
-        one, two = batch.get(f"{sandbox} -j1"), batch.get(f"{sandbox} -j2")
-        if one and two:
-            speedups[sandbox] = f"x{statistics.median(one) / statistics.median(two):.2f}"
-        if one and (ceiling := jobs_ceiling(one, results.get("batch_cpu", {}).get(f"{sandbox} -j1"),
-                                            results.get("cores", os.cpu_count() or 1))):
-            ceilings[sandbox] = f"x{ceiling:.2f}"
-    if speedups:
-        rows.append(("-j2 speed-up over -j1", speedups, "target: docker >= 1.8x"))
-    if ceilings:
-        rows.append(("-j2 ceiling on these cores", ceilings, "cores / cores busy at -j1"))
+    rows += _batch_rows(results, floor)
     verdicts = []
     for (row, column), (text, test) in TARGETS.items():
         if row == "whole command" and column in whole:
@@ -321,6 +300,34 @@ def render(results: dict, columns: list[str]) -> str:
         lines.append("".join(t.ljust(w) for t, w in zip([label, *[cells.get(c, "") for c in columns]],
                                                         width)) + note)
     return "\n".join(lines + ["", "targets (issue 17), on medians:", *["  " + v for v in verdicts]])
+
+
+def _batch_rows(results: dict, floor: float) -> list[tuple[str, dict[str, str], str]]:
+    """The batch rows: times against the floor, CPU per submission, -j2's speed-up and its ceiling."""
+    rows: list[tuple[str, dict[str, str], str]] = []
+    size, by_jobs = results.get("batch_size"), {}
+    for name, values in results.get("batch_s", {}).items():
+        sandbox, jobs = name.rsplit(" ", 1)
+        by_jobs.setdefault(jobs, {})[sandbox] = cell(values, 1, "s", size * floor)
+    for jobs, cells in by_jobs.items():
+        rows.append((f"batch of {size}, {jobs}", cells, f"x: to {size} x floor"))
+    for jobs in by_jobs:
+        if cpu := _per_submission(results, jobs):
+            rows.append((f"CPU per submission, {jobs}", cpu, "core-s, the whole machine's"))
+    speedups, ceilings = {}, {}
+    batch = results.get("batch_s", {})
+    for sandbox in ("local", "docker", "docker cold"):
+        one, two = batch.get(f"{sandbox} -j1"), batch.get(f"{sandbox} -j2")
+        if one and two:
+            speedups[sandbox] = f"x{statistics.median(one) / statistics.median(two):.2f}"
+        if one and (ceiling := jobs_ceiling(one, results.get("batch_cpu", {}).get(f"{sandbox} -j1"),
+                                            results.get("cores", os.cpu_count() or 1))):
+            ceilings[sandbox] = f"x{ceiling:.2f}"
+    if speedups:
+        rows.append(("-j2 speed-up over -j1", speedups, "target: docker >= 1.8x"))
+    if ceilings:
+        rows.append(("-j2 ceiling on these cores", ceilings, "cores / cores busy at -j1"))
+    return rows
 
 
 def _per_submission(results: dict, jobs: str) -> dict[str, str]:
