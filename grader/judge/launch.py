@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader import jobdirs
+from grader.sandbox import ONE_BLAS_THREAD
 from grader.spec import AssignmentSpec
 
 SESSION_MODULE = f"{__package__}.session"
@@ -33,8 +34,7 @@ MAX_JUDGE_LOG = 4000
 # platformdirs' hooks...) cost 0.2 s per submission and lets a stray plugin change how tests run.
 # One BLAS thread, as the runner has: a judge's reference computations are small, and in a -j 2 batch
 # two judges with a thread per core each spun against the runners (11's judge: 2.2 -> 1.65 CPU-s).
-JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+JUDGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", **ONE_BLAS_THREAD}
 # What of the grader's own environment must not reach the judge's pytest: a developer's
 # PYTEST_ADDOPTS=-x stopped every judge at its first failing test (05's example mistakes scored 3-57
 # where they score 34-104), PYTEST_PLUGINS loads plugins into it, PYTHONWARNINGS=error fails tests.
@@ -103,9 +103,9 @@ class Judge:
         self.tmp = jobdirs.make_job_dir("grader-job-")
         try:
             self.log = open(self.tmp / "judge.log", "w+b")
-            argv = [*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB, *filter(None, [sandbox])]
-            self.proc = subprocess.Popen(argv,
-                                         stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
+            argv = [*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB,
+                    *filter(None, [sandbox])]
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
                                          cwd=self.tmp, env=judge_environment())
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -20,6 +20,9 @@ from grader.spec import Limits
 if TYPE_CHECKING:  # numpy comes with it: the grader's own process (the CLI) never needs it
     from grader.runtime import wire
 
+# One BLAS thread for the runner and the judge alike: the limits mean the same on every machine, results
+# do not depend on threading, and in a -j 2 batch no process spins a thread per core against the others.
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # `python -I` puts neither the script's folder nor PYTHONPATH on sys.path: the runtime folder (a copy of
 # the four files below, nothing else of the grader) is named explicitly.
 BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runtime.runner import main; main()"

@@ -32,7 +32,7 @@ from pathlib import Path
 from grader import jobdirs
 from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox import BOOTSTRAP, ONE_BLAS_THREAD, OutputBuffer, RunnerConfig, write_runtime
 from grader.spec import Limits
 from grader.sandbox import bwrap, seccomp, slots
 from grader.sandbox.bwrap import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY  # noqa: F401 (docker.py uses them)
@@ -44,10 +44,7 @@ RUNNER_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
-    # One BLAS thread: the limits mean the same on every machine and results do not depend on threading.
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
+    **ONE_BLAS_THREAD,
     # glibc keeps 32 MB spare at the heap's top instead of returning it after every free, so numpy's
     # temporaries reuse pages instead of faulting them in again. 11-mnist-cnn's train() (30,000 digits):
     # 1.13 M minor faults -> 6 k in the jail and 5 k under docker (16 MB left 0.42 M there), about 1.2-1.4x

@@ -34,8 +34,9 @@ def outcomes(report: dict) -> dict[str, tuple]:
 def under_docker(spec, cases: list, local: dict[str, dict]) -> list:
     """The cases graded again under docker: every one of 16-pytorch (its own image), and of the other
     steps the reference, the starter and the two mistakes quickest to grade that do not train a network
-    (`local`: case name -> its local report; so 11 gives its reference and starter). The sandbox is what is compared here; every mistake of every step is pinned under
-    local (tests/authoring/test_examples.py), and `make grade` grades them all under docker."""
+    (`local`: case name -> its local report; so 11 gives its reference and starter). The sandbox is
+    what is compared here; every mistake of every step is pinned under local
+    (tests/authoring/test_examples.py), and `make grade` grades them all under docker."""
     if spec.needs:
         return cases
     keep = {"reference", "starter", *(c.name for c in quickest_mistakes(cases, local, 2))}

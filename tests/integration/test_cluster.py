@@ -128,9 +128,9 @@ def test_cluster_reports_equal_threads_reports(spec, cluster, threads_reports, t
 def test_every_steps_examples_through_the_cluster_option_equal_the_j2_reports(cluster, local_example_reports,
                                                                              tmp_path):
     """`grader examples <every step> --only ... --cluster ADDRESS`: the reference, the starter and the
-    quickest mistake of every step (none where every mistake trains a network; torch included: a worker's
-    runner finds torch as the local sandbox does) graded by the two workers, each report the -j 2 report of the same submission (less its name:
-    -j 2 names the reference after its folder). Every mistake is pinned through the threads
+    quickest mistake of every step (none where every mistake trains a network; torch included: a
+    worker's runner finds torch as the local sandbox does) graded by the two workers, each report the
+    -j 2 report of the same submission (less its name: -j 2 names the reference after its folder). Every mistake is pinned through the threads
     (tests/authoring/test_examples.py); this compares the cluster's path, and grading all 142 examples
     through it again took 234 s of the suite."""
     from grader.spec import find_assignments
