@@ -21,6 +21,9 @@ from grader import jobdirs
 # Judges get SIGKILL when their grader dies; their runners follow them. Folders whose owner is still
 # alive are retried for this long before the janitor leaves them to the next grader's sweep.
 SETTLE_SECONDS = 15
+# A shelved container's label naming its folder, and the file there that says which grader claimed it.
+SHELF_LABEL = "dl-grader.shelf"
+CLAIMANT = "claimant"
 
 
 def clean_up_after(grader_pid: int) -> None:
@@ -46,11 +49,27 @@ def _remove_containers(grader_pid: int) -> None:
         import docker
 
         client = docker.from_env(timeout=10)
-        label = f"dl-grader.grader={socket.gethostname()}:{grader_pid}"
-        for container in client.containers.list(all=True, sparse=True, filters={"label": label}):
+        grader = f"{socket.gethostname()}:{grader_pid}"
+        for container in client.containers.list(all=True, sparse=True, filters={"label": f"dl-grader.grader={grader}"}):
             container.remove(force=True)
+        # A warm container the grader took from the shelf carries no pid of its: its claim says whose it is.
+        shelved = client.containers.list(all=True, sparse=True, filters={"label": f"dl-grader.owner={socket.gethostname()}:shelf"})
+        for container in shelved:
+            if claimant(container.attrs.get("Labels") or {}) == grader:
+                container.remove(force=True)
     except Exception:  # no SDK, no engine, or it went away: nothing of ours can be running there
         pass
+
+
+def claimant(labels: dict) -> str | None:
+    """`host:pid` of the grader that claimed the shelved container (grader.sandbox.shelf) with these
+    labels: the claim file in the folder its SHELF_LABEL names. None for any other container, and for
+    one still waiting on the shelf (it belongs to no grader)."""
+    entry = labels.get(SHELF_LABEL)
+    try:
+        return (Path(entry) / CLAIMANT).read_text().strip() or None if entry else None
+    except OSError:
+        return None
 
 
 def main(argv: list[str]) -> int:

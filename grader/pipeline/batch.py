@@ -82,11 +82,14 @@ def grade_batch(spec: AssignmentSpec, sources: list[Path], out: Path, *, sandbox
 
 
 def _start_ahead(spec: AssignmentSpec, count: int, shown: Progress, *, sandbox: str, jobs: int,
-                 warm: int | None, cluster: bool) -> _OpeningPool | None:
+                 warm: int | None, cluster: bool) -> _OpeningPool | _SingleGrading | None:
     """What the batch starts before its jobs need it: spare judges (here, not on a cluster), and under
-    docker the image check and the warm pool (returned, to take from and close)."""
+    docker the image check and the warm pool, or for a single grading the shelf's container (returned,
+    to take from and close)."""
     if not cluster:
         SPARES.plan(count, at_once=max(1, jobs), sandbox=sandbox)
+    if sandbox == "docker" and not cluster and not spec.gpu and count == 1 and warm != 0:
+        return _SingleGrading(spec, shown)
     size = min(default_warm(jobs) if warm is None else warm, count)
     if sandbox == "docker" and not cluster and not spec.gpu and size > 0:
         return _OpeningPool(spec, size, shown, limit=count)
@@ -184,6 +187,40 @@ class _OpeningPool:
         self._thread.join(timeout=INTERRUPTED_PATIENCE_SECONDS if USER_INTERRUPT.is_set() else None)
         if self._pool and not self._thread.is_alive():
             self._pool.close()
+
+
+class _SingleGrading:
+    """A single docker grading's warm container: the one waiting on the shelf (grader.sandbox.shelf)
+    if there is one, else a pool of one opened now. Once it is graded, the shelf is restocked in a
+    detached process, so the next command finds one waiting."""
+
+    def __init__(self, spec: AssignmentSpec, progress: Progress) -> None:
+        from grader.sandbox import shelf
+
+        self.spec = spec
+        self._claim = shelf.claim(spec.needs, spec.limits)
+        self._given = False
+        self._pool = None if self._claim else _OpeningPool(spec, 1, progress, limit=1)
+
+    def take(self) -> dict | None:
+        if self._pool:
+            return self._pool.take()
+        if self._given:
+            return None
+        self._given = True
+        return {key: self._claim[key] for key in ("container", "slot", "image")}
+
+    def close(self) -> None:
+        from grader.sandbox import shelf
+
+        if self._pool:
+            self._pool.close()
+        elif self._given:
+            shelf.done(self._claim)
+        else:  # the submission never reached a judge (it was invalid, or its report current)
+            shelf.unclaim(self._claim)
+        if not USER_INTERRUPT.is_set():
+            shelf.restock(self.spec.needs, self.spec.limits)
 
 
 def _prepare_image(progress: Progress) -> None:

@@ -39,7 +39,8 @@ from typing import Any, Callable
 from grader import jobdirs
 from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, write_runtime
+from grader.janitor import claimant
+from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, socket_channel, write_runtime
 from grader.spec import Limits
 from grader.sandbox.image import connect, ensure_image, gpus, image_present, image_tag, variant_for
 from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
@@ -156,13 +157,6 @@ def _resource_limits(limits: Limits) -> dict[str, Any]:
                     Ulimit(name="fsize", soft=limits.disk_mb << 20, hard=limits.disk_mb << 20),
                     Ulimit(name="cpu", soft=cpu_seconds, hard=cpu_seconds + 5)],
     }
-
-
-def socket_channel() -> bool:
-    """Whether runners talk over a socket (else docker's attach stream): the judge must be root to
-    check who connects (SO_PEERCRED, the peer's pid namespace); GRADER_DOCKER_CHANNEL=attach opts out,
-    e.g. for a grader in a container of its own that cannot see the runners' processes."""
-    return os.environ.get("GRADER_DOCKER_CHANNEL", "socket") != "attach" and os.geteuid() == 0
 
 
 def channel_folder(slot: Path) -> Path:
@@ -592,7 +586,10 @@ def remove_stale_containers(client) -> int:
     except docker.errors.APIError:
         return 0
     for container in stale:
-        owner = (container.attrs.get("Labels") or {}).get(f"{LABEL}.owner", "")
+        labels = container.attrs.get("Labels") or {}
+        owner = labels.get(f"{LABEL}.owner", "")
+        if owner == f"{HOST}:shelf":  # waiting on the shelf (left alone), or the grader's that claimed it
+            owner = claimant(labels) or owner
         host, _, pid = owner.rpartition(":")
         if host != HOST or not pid.isdigit() or jobdirs.pid_exists(int(pid)):
             continue

@@ -27,9 +27,8 @@ from typing import Callable
 
 from grader import jobdirs
 from grader.errors import GraderError, InfrastructureError
-from grader.sandbox import write_runtime
-from grader.sandbox.docker import (ENGINE_ERRORS, LABEL, channel_folder, remove_slot, socket_channel,
-                                   warm_container_options)
+from grader.sandbox import socket_channel, write_runtime
+from grader.sandbox.docker import ENGINE_ERRORS, LABEL, channel_folder, remove_slot, warm_container_options
 from grader.sandbox.image import connect, ensure_image, variant_for
 from grader.spec import AssignmentSpec
 

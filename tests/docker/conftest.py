@@ -11,21 +11,25 @@ import pytest
 from grader.runtime import wire
 from grader.sandbox import RunnerConfig
 from grader.spec import Limits
-from grader.sandbox.docker import LABEL, DockerBackend, DockerProcess
+from grader.sandbox.docker import HOST, LABEL, DockerBackend, DockerProcess
+from grader.janitor import claimant
 
 
 def ours(client, job: str | None = None, grader: int | None = None) -> list:
     """Containers that still exist of one backend's `job`, of this test process's own backends, or
     of the judges of the grader process `grader` (a batch: this process or a `grader` command).
-    Never counts another grader's containers on the same engine."""
+    Never counts another grader's containers on the same engine. A grader's own include the warm
+    containers it claimed from the shelf (grader.sandbox.shelf), as its janitor's do."""
     label = (f"{LABEL}.job={job}" if job else f"{LABEL}.grader={_owner(grader)}" if grader
              else f"{LABEL}.owner={_owner()}")
-    return client.containers.list(all=True, sparse=True, filters={"label": label})
+    found = client.containers.list(all=True, sparse=True, filters={"label": label})
+    if grader:
+        shelved = client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.owner={HOST}:shelf"})
+        found += [c for c in shelved if claimant(c.attrs.get("Labels") or {}) == _owner(grader)]
+    return found
 
 
 def _owner(pid: int | None = None) -> str:
-    from grader.sandbox.docker import HOST
-
     return f"{HOST}:{pid or os.getpid()}"
 
 

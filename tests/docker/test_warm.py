@@ -118,6 +118,7 @@ def test_a_pool_the_engine_refuses_hands_out_nothing_and_the_batch_grades_cold(e
         return {**real(*args, **kwargs), "image": "dl-grader-no-such-image:none"}
 
     monkeypatch.setattr(warm_module, "warm_container_options", missing_image)
+    monkeypatch.setenv("GRADER_SHELF_SECONDS", "0")  # no warm container from the shelf for the batch of one
     with WarmPool(spec, 1) as pool:
         assert pool.take() is None
         assert pool.failures >= 1 and pool.made == 0

@@ -244,10 +244,10 @@ def summary(reports: dict[str, dict]) -> dict:
 
 def leftovers(tmp: Path) -> list[str]:
     """What graders left in their temp folder `tmp` (jobs, workspaces, anything but the image build's
-    lock file, which every docker grader on the machine shares and keeps on purpose)."""
+    lock file and the shelf of warm containers, which docker graders share and keep on purpose)."""
     from grader.sandbox.image import LOCK
 
-    return sorted(p.name for p in tmp.iterdir() if p.name != LOCK.name)
+    return sorted(p.name for p in tmp.iterdir() if p.name != LOCK.name and not p.name.startswith("dl-grader-shelf-"))
 
 
 FAULTS = {
