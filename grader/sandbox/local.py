@@ -17,6 +17,7 @@ asked for and the machine refuses it, starting fails with an InfrastructureError
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import json
@@ -76,7 +77,37 @@ def isolation_available() -> str | None:
         seccomp.deny_program()
     except seccomp.UnsupportedArchitecture as exc:
         return str(exc)
-    return _probe_jail()
+    return probe_once_per_boot()
+
+
+def probe_once_per_boot() -> str | None:
+    """`_probe_jail`'s verdict, the probe skipped where this boot's kernel and bubblewrap already
+    passed it (a root grader's note in its slot folder): it costs every grading about 60 ms on 2 busy
+    cores. A failure is never noted, and a jail refused later still fails its runner's start, an
+    infra_error; the probe only says why sooner."""
+    note, stamp = slots.LOCK_DIR / "jail-ok", _jail_stamp()
+    if os.geteuid() == 0 and stamp:
+        with contextlib.suppress(OSError):
+            if note.read_text() == stamp:
+                return None
+    reason = _probe_jail()
+    if reason is None and os.geteuid() == 0 and stamp:
+        with contextlib.suppress(OSError):
+            slots.LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+            part = note.with_name(f".jail-ok.{os.getpid()}")
+            part.write_text(stamp)
+            os.replace(part, note)
+    return reason
+
+
+def _jail_stamp() -> str | None:
+    """What the probe's verdict depends on: this boot, the kernel, and the bubblewrap binary."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        bwrap_file = os.stat(shutil.which("bwrap") or "")
+    except OSError:
+        return None
+    return f"{boot} {os.uname().release} {bwrap_file.st_ino} {bwrap_file.st_size} {bwrap_file.st_mtime_ns}"
 
 
 def _probe_jail() -> str | None:

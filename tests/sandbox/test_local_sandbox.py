@@ -293,3 +293,29 @@ def test_seccomp_numbers_match_the_kernel_headers(arch, header):
         assert found and int(found.group(1)) == number, (arch, name)
     program = seccomp.deny_program(arch)
     assert len(program) % 8 == 0 and len(program) // 8 < 4096  # struct sock_filter; BPF_MAXINSNS
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the note lives in the root grader's slot folder; others probe every time")
+def test_the_jail_probe_runs_once_per_boot_and_a_failure_is_never_noted(tmp_path, monkeypatch):
+    from grader.sandbox import local
+
+    monkeypatch.setattr(slots, "LOCK_DIR", tmp_path / "slots")
+    probes: list[str | None] = []
+
+    def probe(verdict):
+        def counted():
+            probes.append(verdict)
+            return verdict
+        return counted
+
+    monkeypatch.setattr(local, "_probe_jail", probe("bubblewrap refused to build the jail: no"))
+    assert local.probe_once_per_boot() == "bubblewrap refused to build the jail: no"
+    assert local.probe_once_per_boot() == "bubblewrap refused to build the jail: no"  # asked again
+    monkeypatch.setattr(local, "_probe_jail", probe(None))
+    assert local.probe_once_per_boot() is None
+    assert local.probe_once_per_boot() is None
+    assert len(probes) == 3, "a passed probe is not repeated on this boot"
+
+    (tmp_path / "slots" / "jail-ok").write_text("another boot's stamp")
+    assert local.probe_once_per_boot() is None and len(probes) == 4
+    assert (tmp_path / "slots" / "jail-ok").read_text() == local._jail_stamp()
