@@ -574,7 +574,8 @@ def _gpu_request(device: str) -> list:
 
 
 def remove_stale_containers(client) -> int:
-    """Remove the containers of graders on this host that died without cleaning up; their count.
+    """Remove the containers of graders on this host that died without cleaning up, and shelved
+    containers (grader.sandbox.shelf) that ended unclaimed; their count.
 
     Every listing of ours is sparse: the full one inspects each container after listing it, and one
     that another grader removed meanwhile made the whole listing raise NotFound."""
@@ -588,10 +589,12 @@ def remove_stale_containers(client) -> int:
     for container in stale:
         labels = container.attrs.get("Labels") or {}
         owner = labels.get(f"{LABEL}.owner", "")
-        if owner == f"{HOST}:shelf":  # waiting on the shelf (left alone), or the grader's that claimed it
+        if owner == f"{HOST}:shelf":  # waiting on the shelf, or the grader's that claimed it
             owner = claimant(labels) or owner
         host, _, pid = owner.rpartition(":")
-        if host != HOST or not pid.isdigit() or jobdirs.pid_exists(int(pid)):
+        # Unclaimed and ended: its wait is over (the next restock's sweep removes its folder).
+        ended_on_shelf = owner == f"{HOST}:shelf" and container.attrs.get("State") in ("exited", "dead")
+        if not ended_on_shelf and (host != HOST or not pid.isdigit() or jobdirs.pid_exists(int(pid))):
             continue
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)

@@ -99,6 +99,15 @@ def test_a_container_past_its_wait_is_swept_and_replaced(engine, spec, private_s
     assert not marker.exists() and not Path(waiting["slot"]).parent.exists()
 
 
+def test_an_unclaimed_container_that_ended_is_removed_by_any_judge_s_janitor(engine, spec, private_shelf):
+    container = engine.containers.get(shelf.stock(spec.needs, spec.limits))
+    container.kill()  # as its lifetime cap ends it
+    container.wait(timeout=30)
+    assert remove_stale_containers(engine) >= 1
+    with pytest.raises(docker.errors.NotFound):
+        container.reload()
+
+
 def test_a_killed_grader_s_claimed_container_is_removed_by_its_janitor(engine, spec, private_shelf, tmp_path):
     shelf.stock(spec.needs, spec.limits)
     _, waiting = _waiting(spec, timeout=0)
