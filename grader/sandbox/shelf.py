@@ -8,9 +8,9 @@ command that made it by at most SHELF_SECONDS (GRADER_SHELF_SECONDS; 0 turns the
 its lifetime cap ends it. It carries no owner pid, so the janitor of dead graders' containers leaves it
 alone; this module's `sweep` removes it once it ended.
 
-The shelf is one folder per user, `<tmp>/dl-grader-shelf-<uid>/` (mode 0700, refused when anyone
-else owns it): per container an entry folder (its runtime copy and its slot) and a marker file named
-for what the container fits (image, needs, limits, channel). A command claims a container by renaming
+The shelf is one folder per user and host, `<tmp>/dl-grader-shelf-<uid>-<host>/` (mode 0700, refused
+when anyone else owns it): per container an entry folder (its runtime copy and its slot) and a marker
+file named for what the container fits (image, needs, limits, channel). A command claims a container by renaming
 its marker, which succeeds for one claimant only, so no container serves two submissions; a claim not
 handed to a judge goes back. After a single grading, `restock` starts a detached `python -m
 grader.sandbox.shelf` that makes the next container off the command's critical path: never more than
@@ -54,11 +54,17 @@ def shelf_seconds() -> float:
         return SHELF_SECONDS
 
 
+def location() -> Path:
+    """Where this user's shelf is on this host (a temp folder shared by hosts: each engine its own)."""
+    host = socket.gethostname().replace("/", "_")
+    return Path(tempfile.gettempdir()) / f"dl-grader-shelf-{os.geteuid()}-{host}"
+
+
 def folder(*, make: bool = True) -> Path | None:
     """This user's shelf folder, made if need be (`make`); None when there is none or the path is not a
     private folder of ours (anyone may create names in the temp folder: a planted folder or link must
     never be used)."""
-    path = Path(tempfile.gettempdir()) / f"dl-grader-shelf-{os.geteuid()}"
+    path = location()
     if make:
         with contextlib.suppress(FileExistsError):
             path.mkdir(mode=0o700)

@@ -43,7 +43,7 @@ def private_shelf(engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.delenv("GRADER_SHELF_SECONDS", raising=False)
     yield tmp
-    label = f"{LABEL}.pool={shelf.pool_label(tmp / f'dl-grader-shelf-{os.geteuid()}')}"
+    label = f"{LABEL}.pool={shelf.pool_label(shelf.location())}"
     for container in engine.containers.list(all=True, sparse=True, filters={"label": label}):
         container.remove(force=True)
 

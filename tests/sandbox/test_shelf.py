@@ -71,7 +71,7 @@ def test_the_key_names_image_needs_limits_and_channel(private_tmp, monkeypatch):
 
 @pytest.mark.parametrize("planted", ["open to others", "a link", "a file"])
 def test_a_shelf_folder_someone_else_could_have_planted_is_never_used(private_tmp, planted):
-    path = private_tmp / f"dl-grader-shelf-{os.geteuid()}"
+    path = shelf.location()
     if planted == "open to others":
         path.mkdir(mode=0o700)
         path.chmod(0o777)
