@@ -286,6 +286,9 @@ def doctor() -> dict:
         facts["problems"].append("GPUs exist but Docker has no nvidia runtime (install the NVIDIA "
                                  "Container Toolkit): assignments with gpu = true cannot be graded")
     facts["cuda"] = _cuda_facts(client, facts)
+    from grader.sandbox import shelf
+
+    facts["shelf"] = shelf.facts(client)
     return facts
 
 
@@ -325,6 +328,10 @@ def doctor_lines(facts: dict) -> list[str]:
             state = f"present, {image['size_mb']} MB" if image["present"] else (
                 "missing (`make image GPU=1` builds it)" if variant == "cuda" else "missing (`make image`)")
             lines.append(f"{variant:<8} {image['tag']}: {state}")
+    if shelf := facts.get("shelf"):
+        state = (f"{shelf['running']} warm container(s) there, each waiting up to {shelf['seconds']:g} s "
+                 "(GRADER_SHELF_SECONDS=0 turns it off)" if shelf["seconds"] else "off (GRADER_SHELF_SECONDS=0)")
+        lines.append(f"shelf    {shelf['folder']}: {state}")
     cuda = facts.get("cuda") or {}
     if cuda.get("driver"):
         match = "runs" if cuda["driver_matches"] else "may not run"

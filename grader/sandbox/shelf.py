@@ -241,6 +241,14 @@ def sweep(client, shelf: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def facts(client) -> dict:
+    """What `grader doctor` says of this user's shelf: where, how long a container waits, how many do."""
+    path, seconds = location(), shelf_seconds()
+    label = f"{LABEL}.pool={pool_label(path)}"
+    waiting = client.containers.list(sparse=True, filters={"label": label, "status": "running"})
+    return {"folder": str(path), "seconds": seconds, "running": len(waiting)}
+
+
 def main(argv: list[str]) -> int:
     order = json.loads(argv[0])
     stock(tuple(order["needs"]), Limits(**order["limits"]))
