@@ -198,7 +198,10 @@ class _SingleGrading:
         from grader.sandbox import shelf
 
         self.spec = spec
-        self._claim = shelf.claim(spec.needs, spec.limits)
+        try:
+            self._claim = shelf.claim(spec.needs, spec.limits)
+        except Exception:  # noqa: BLE001  (a shelf's fault means a cold start, never a failed grading)
+            self._claim = None
         self._given = False
         self._pool = None if self._claim else _OpeningPool(spec, 1, progress, limit=1)
 

@@ -107,7 +107,10 @@ def claim(needs: tuple[str, ...], limits: Limits) -> dict | None:
         except FileNotFoundError:
             continue
         # From now on it is this grader's: its janitor removes it should the grader be killed.
-        (Path(entry["slot"]).parent / CLAIMANT).write_text(f"{socket.gethostname()}:{os.getpid()}")
+        try:
+            (Path(entry["slot"]).parent / CLAIMANT).write_text(f"{socket.gethostname()}:{os.getpid()}")
+        except OSError:  # a sweep removed it meanwhile: the next sweep removes the marker too
+            continue
         return {**entry, "marker": str(taken)}
     return None
 
@@ -133,8 +136,11 @@ def restock(needs: tuple[str, ...], limits: Limits) -> subprocess.Popen | None:
     if shelf_seconds() <= 0 or folder() is None:
         return None
     order = json.dumps({"needs": list(needs), "limits": asdict(limits)})
-    return subprocess.Popen([sys.executable, "-m", "grader.sandbox.shelf", order], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "grader.sandbox.shelf", order], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # no process to spare: the next command starts its container cold, nothing worse
+        return None
 
 
 def stock(needs: tuple[str, ...], limits: Limits) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -91,3 +92,10 @@ def test_zero_seconds_turns_the_shelf_off(private_tmp, monkeypatch):
     assert shelf.claim(NEEDS, LIMITS) is None
     assert shelf.restock(NEEDS, LIMITS) is None
     assert shelf.stock(NEEDS, LIMITS) is None
+
+
+def test_a_marker_whose_entry_a_sweep_just_removed_is_passed_over(private_tmp):
+    marker = _shelve(300)
+    shutil.rmtree(shelf.folder() / "0123456789ab")
+    assert shelf.claim(NEEDS, LIMITS) is None
+    assert not marker.exists()  # taken out of the way; the next sweep removes what is left of it
