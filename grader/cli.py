@@ -541,6 +541,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from grader.sandbox.image import doctor, doctor_lines
 
     facts = doctor()
+    if facts["engine"]:
+        from grader.sandbox import shelf
+        from grader.sandbox.image import connect
+
+        facts["shelf"] = shelf.facts(connect())
     if args.json:
         print(json.dumps(facts, indent=2))
         return INFRA if facts["problems"] else OK

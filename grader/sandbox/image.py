@@ -286,9 +286,6 @@ def doctor() -> dict:
         facts["problems"].append("GPUs exist but Docker has no nvidia runtime (install the NVIDIA "
                                  "Container Toolkit): assignments with gpu = true cannot be graded")
     facts["cuda"] = _cuda_facts(client, facts)
-    from grader.sandbox import shelf
-
-    facts["shelf"] = shelf.facts(client)
     return facts
 
 
@@ -321,7 +318,8 @@ def _cuda_facts(client, facts: dict) -> dict:
 
 
 def doctor_lines(facts: dict) -> list[str]:
-    """`grader doctor`'s lines for the torch and CUDA images and the driver (from `doctor()`'s facts)."""
+    """`grader doctor`'s lines for the torch and CUDA images, the driver (from `doctor()`'s facts) and
+    the shelf (grader.sandbox.shelf.facts)."""
     lines = []
     for variant, image in facts.get("images", {}).items():
         if variant != "numpy":

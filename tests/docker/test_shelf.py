@@ -21,7 +21,7 @@ from grader.authoring.examples import materialise
 from grader.pipeline.batch import grade_batch
 from grader.sandbox import shelf
 from grader.sandbox.docker import LABEL, remove_stale_containers
-from grader.sandbox.image import doctor, doctor_lines
+from grader.sandbox.image import doctor_lines
 from grader.spec import find_assignment
 from tests.conftest import COURSE
 from tests.docker.conftest import ours
@@ -84,7 +84,7 @@ def test_a_single_grading_leaves_a_warm_container_that_the_next_command_takes(en
     assert not marker.parent.joinpath(marker.name.split(".")[1]).exists(), "its entry went with it"
     _, restocked = _waiting(spec)
     assert restocked["container"] != waiting["container"]
-    facts = doctor()["shelf"]
+    facts = shelf.facts(engine)
     assert facts == {"folder": str(shelf.location()), "seconds": shelf.SHELF_SECONDS, "running": 1}
     assert f"shelf    {facts['folder']}: 1 warm container(s) there" in "\n".join(doctor_lines({"shelf": facts}))
 
