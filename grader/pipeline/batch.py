@@ -88,10 +88,11 @@ def _start_ahead(spec: AssignmentSpec, count: int, shown: Progress, *, sandbox: 
     to take from and close)."""
     if not cluster:
         SPARES.plan(count, at_once=max(1, jobs), sandbox=sandbox)
-    if sandbox == "docker" and not cluster and not spec.gpu and count == 1 and warm != 0:
+    warmable = sandbox == "docker" and not cluster and not spec.gpu  # containers started here, before need
+    if warmable and count == 1 and warm != 0:
         return _SingleGrading(spec, shown)
     size = min(default_warm(jobs) if warm is None else warm, count)
-    if sandbox == "docker" and not cluster and not spec.gpu and size > 0:
+    if warmable and size > 0:
         return _OpeningPool(spec, size, shown, limit=count)
     if sandbox == "docker":
         _prepare_image(shown)

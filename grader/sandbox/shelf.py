@@ -10,9 +10,9 @@ alone; this module's `sweep` removes it once it ended.
 
 The shelf is one folder per user and host, `<tmp>/dl-grader-shelf-<uid>-<host>/` (mode 0700, refused
 when anyone else owns it): per container an entry folder (its runtime copy and its slot) and a marker
-file named for what the container fits (image, needs, limits, channel). A command claims a container by renaming
-its marker, which succeeds for one claimant only, so no container serves two submissions; a claim not
-handed to a judge goes back. After a single grading, `restock` starts a detached `python -m
+file named for what the container fits (image, needs, limits, channel). A command claims a container
+by renaming its marker, which succeeds for one claimant only, so no container serves two submissions;
+a claim not handed to a judge goes back. After a single grading, `restock` starts a detached `python -m
 grader.sandbox.shelf` that makes the next container off the command's critical path: never more than
 one waiting per key, and none while another restocker of that key works.
 """
@@ -87,6 +87,16 @@ def key_for(needs: tuple[str, ...], limits: Limits) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _fresh(marker: Path, now: float) -> dict | None:
+    """The marker's content while its container may still be handed out; None once it is too near its
+    end (the judge's lifetime starts at the claim) or unreadable."""
+    try:
+        entry = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("expires", 0) >= now + MARGIN_SECONDS else None
+
+
 def claim(needs: tuple[str, ...], limits: Limits) -> dict | None:
     """A waiting container for these needs and limits, now this caller's (`container`, `slot`,
     `image`, and `marker` for `unclaim` and `done`); None when the shelf has none or is off."""
@@ -95,11 +105,7 @@ def claim(needs: tuple[str, ...], limits: Limits) -> dict | None:
         return None
     now = time.time()
     for marker in sorted(shelf.glob(f"{key_for(needs, limits)}.*.ready")):
-        try:
-            entry = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            continue
-        if entry.get("expires", 0) < now + MARGIN_SECONDS:
+        if (entry := _fresh(marker, now)) is None:
             continue  # the next sweep removes it
         taken = marker.with_suffix(".taken")
         try:
@@ -168,43 +174,36 @@ def stock(needs: tuple[str, ...], limits: Limits) -> str | None:
 def claimable(needs: tuple[str, ...], limits: Limits) -> bool:
     """Whether a container for these needs and limits waits on the shelf, not too near its end."""
     shelf, now = folder(make=False), time.time()
-    for marker in shelf.glob(f"{key_for(needs, limits)}.*.ready") if shelf else []:
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(marker.read_text()).get("expires", 0) >= now + MARGIN_SECONDS:
-                return True
-    return False
+    markers = shelf.glob(f"{key_for(needs, limits)}.*.ready") if shelf else []
+    return any(_fresh(marker, now) for marker in markers)
 
 
 def _make(client, shelf: Path, key: str, needs: tuple[str, ...], limits: Limits, image: str,
           seconds: float) -> str:
     """One waiting container and then its marker (so a claimant never finds a marker without one)."""
-    from grader.sandbox import socket_channel, write_runtime
-    from grader.sandbox.docker import ENGINE_ERRORS, HOST, channel_folder, warm_container_options
+    from grader.sandbox import write_runtime
+    from grader.sandbox.docker import HOST
+    from grader.sandbox.warm import start_warm_container
 
     name = uuid.uuid4().hex[:12]
     entry = shelf / name
     entry.mkdir(mode=0o755)
     slot = entry / "slot"
-    slot.mkdir(mode=0o755)
-    if socket_channel():
-        channel_folder(slot).mkdir(mode=0o700)
-    options = warm_container_options(needs, limits, image=image, runtime=write_runtime(entry / "runtime"),
-                                     slot=slot, job=name, pool=pool_label(shelf), idle_seconds=seconds)
     # No pid as owner: the janitor of dead graders' containers must not take it for residue.
-    options["labels"].update({f"{LABEL}.owner": f"{HOST}:shelf", f"{LABEL}.grader": f"{HOST}:shelf",
-                              SHELF_LABEL: str(entry)})
+    labels = {f"{LABEL}.owner": f"{HOST}:shelf", f"{LABEL}.grader": f"{HOST}:shelf", SHELF_LABEL: str(entry)}
     started = time.time()
     try:
-        container = client.containers.create(**options)
-        container.start()
-    except ENGINE_ERRORS:
+        container = start_warm_container(client, needs, limits, image=image, slot=slot, job=name,
+                                         runtime=write_runtime(entry / "runtime"), pool=pool_label(shelf),
+                                         idle_seconds=seconds, labels=labels)
+    except BaseException:
         shutil.rmtree(entry, ignore_errors=True)
         raise
-    marker = {"container": container.id, "slot": str(slot), "image": image, "expires": started + seconds}
+    marker = {"container": container, "slot": str(slot), "image": image, "expires": started + seconds}
     part = shelf / f".{key}.{name}.part"
     part.write_text(json.dumps(marker))
     os.rename(part, shelf / f"{key}.{name}.ready")
-    return container.id
+    return container
 
 
 def pool_label(shelf: Path) -> str:
@@ -219,10 +218,9 @@ def sweep(client, shelf: Path) -> None:
 
     now, running, over = time.time(), set(), set()
     for marker in shelf.glob("*.ready"):
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(marker.read_text()).get("expires", 0) < now + MARGIN_SECONDS:
-                marker.unlink()  # unclaimable from now on: its container goes below
-                over.add(marker.name.split(".")[1])
+        if _fresh(marker, now) is None:
+            marker.unlink(missing_ok=True)  # unclaimable from now on: its container goes below
+            over.add(marker.name.split(".")[1])
     waiting = {path.name.split(".")[1] for path in shelf.glob("*.*.ready")}
     for container in client.containers.list(all=True, sparse=True,
                                             filters={"label": f"{LABEL}.pool={pool_label(shelf)}"}):

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from pathlib import Path
 from typing import Callable
 
 from grader import jobdirs
@@ -30,7 +31,7 @@ from grader.errors import GraderError, InfrastructureError
 from grader.sandbox import socket_channel, write_runtime
 from grader.sandbox.docker import ENGINE_ERRORS, LABEL, channel_folder, remove_slot, warm_container_options
 from grader.sandbox.image import connect, ensure_image, variant_for
-from grader.spec import AssignmentSpec
+from grader.spec import AssignmentSpec, Limits
 
 IDLE_SECONDS = 300.0
 # `take` waits this long for a container the pool is starting (about 0.3 s): a cold start takes longer.
@@ -153,29 +154,41 @@ class WarmPool:
 
     def _make(self) -> dict:
         slot = self._tmp / f"slot-{uuid.uuid4().hex[:12]}"
-        slot.mkdir(mode=0o755)
-        slot.chmod(0o755)
-        if socket_channel():
-            channel_folder(slot).mkdir(mode=0o700)
-        options = warm_container_options(self.spec.needs, self.spec.limits, image=self.image, runtime=self.runtime,
-                                         slot=slot, job=uuid.uuid4().hex[:12], pool=self.id,
+        container = start_warm_container(self.client, self.spec.needs, self.spec.limits, image=self.image,
+                                         runtime=self.runtime, slot=slot, pool=self.id,
                                          idle_seconds=self.idle_seconds)
-        container = None
-        try:
-            container = self.client.containers.create(**options)
-            container.start()
-        except ENGINE_ERRORS as exc:
-            if container is not None:
-                with contextlib.suppress(*ENGINE_ERRORS):
-                    container.remove(force=True)
-            remove_slot(slot)
-            raise InfrastructureError(f"the warm pool could not start a runner container: {exc}") from None
-        return {"container": container.id, "slot": str(slot), "image": self.image}
+        return {"container": container, "slot": str(slot), "image": self.image}
 
     def _remove(self, warm: dict) -> None:
         with contextlib.suppress(*ENGINE_ERRORS):
             self.client.containers.get(warm["container"]).remove(force=True)
         remove_slot(warm["slot"])
+
+
+def start_warm_container(client, needs: tuple[str, ...], limits: Limits, *, image: str, runtime: Path, slot: Path,
+                         pool: str, idle_seconds: float, job: str | None = None,
+                         labels: dict[str, str] | None = None) -> str:
+    """Make the empty `slot` (and its channel folder where runners use the socket) and start a warm
+    runner container on it, labelled `pool` and `labels`; its id. When the engine refuses, nothing of
+    it is left (no container, no slot) and an InfrastructureError says why."""
+    slot.mkdir(mode=0o755)
+    slot.chmod(0o755)
+    if socket_channel():
+        channel_folder(slot).mkdir(mode=0o700)
+    options = warm_container_options(needs, limits, image=image, runtime=runtime, slot=slot,
+                                     job=job or uuid.uuid4().hex[:12], pool=pool, idle_seconds=idle_seconds)
+    options["labels"].update(labels or {})
+    container = None
+    try:
+        container = client.containers.create(**options)
+        container.start()
+    except ENGINE_ERRORS as exc:
+        if container is not None:
+            with contextlib.suppress(*ENGINE_ERRORS):
+                container.remove(force=True)
+        remove_slot(slot)
+        raise InfrastructureError(f"the warm pool could not start a runner container: {exc}") from None
+    return container.id
 
 
 class WarmPools:
