@@ -23,6 +23,7 @@ import os
 import random
 import socket
 import sys
+import time
 import traceback
 import types
 from pathlib import Path
@@ -308,9 +309,11 @@ def _inside(filename: str, workspace: Path) -> bool:
 
 
 def _config(given: dict, channel: wire.Channel) -> dict:
-    """The runner's config: the command line's, or for a warm runner (`{"warm": true, "preload": [...]}`,
-    started before its submission was known) the first frame the judge sends, once the modules it will
-    need are imported. A warm runner writes nothing before that frame: the judge attaches later."""
+    """The runner's config: the command line's, or for a warm runner (`{"warm": true, "preload": [...],
+    "wait": seconds}`, started before its submission was known) the first frame the judge sends, once the
+    modules it will need are imported. A warm runner writes nothing before that frame: the judge attaches
+    later. One that no judge wrote to within `wait` ends quietly, and its container with it, rather than
+    idling until its lifetime cap."""
     if not given.get("warm"):
         return given
     for name in given.get("preload", []):
@@ -318,7 +321,11 @@ def _config(given: dict, channel: wire.Channel) -> dict:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001  (a missing module is reported as missing_needs after the frame)
             pass
-    config, _ = channel.receive()
+    wait = given.get("wait")
+    try:
+        config, _ = channel.receive(deadline=None if wait is None else time.monotonic() + float(wait))
+    except wire.ChannelTimeout:
+        raise SystemExit(0) from None
     return config
 
 

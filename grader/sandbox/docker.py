@@ -52,6 +52,8 @@ HOST = socket.gethostname()
 WALL_GRACE_SECONDS = 300
 # Inside the container, a little later still: the runner ends even when the whole grader is gone.
 LIFETIME_GRACE_SECONDS = 60
+# How much longer than its idle time a warm runner waits for a judge (or its idle time again, if shorter).
+WARM_MARGIN_SECONDS = 60
 GPU_LOCKS = Path(tempfile.gettempdir())
 STREAM_HEADER = struct.Struct(">BxxxI")  # docker's multiplexed stream: type (1 out, 2 err), size
 CHANNEL_MOUNT = "/run/grader"  # where a runner finds its channel's socket (a folder of its own)
@@ -135,8 +137,11 @@ def warm_container_options(needs: tuple[str, ...], limits: Limits, *, image: str
     options = container_options(RunnerConfig(slot, {}, 0, needs=needs), limits, image=image, runtime=runtime,
                                 job=job, channel=channel_folder(slot) if socket_channel() else None)
     lifetime = container_lifetime(limits) + int(idle_seconds)
+    # Its runner waits for a judge a little longer than its pool or shelf hands it out (so a judge that
+    # took it at the last moment still finds it), then ends: the cap is for a runner that went astray.
+    wait = idle_seconds + min(idle_seconds, WARM_MARGIN_SECONDS)
     options["command"] = ["timeout", "-s", "KILL", str(lifetime), "python3", "-I", "-c", BOOTSTRAP, JAIL_RUNTIME,
-                          json.dumps({"warm": True, "preload": list(needs)})]
+                          json.dumps({"warm": True, "preload": list(needs), "wait": wait})]
     owner = f"{HOST}:{os.getpid()}"
     options["labels"].update({f"{LABEL}.owner": owner, f"{LABEL}.grader": owner, f"{LABEL}.pool": pool})
     return options

@@ -93,6 +93,29 @@ def test_a_warm_container_lost_before_its_judge_adopts_it_means_a_cold_start(eng
         backend.close()
 
 
+def test_a_warm_container_no_judge_takes_ends_after_its_wait_not_its_lifetime_cap(engine, spec, tmp_path):
+    """Its runner waits its idle time and a margin (here 2 + 2 s) for a config, then ends, and the
+    container with it: a shelf's or pool's unused container holds no memory until its cap (minutes)."""
+    from grader.sandbox import write_runtime
+    from grader.sandbox.docker import container_lifetime
+    from grader.sandbox.image import ensure_image
+    from grader.sandbox.warm import start_warm_container
+
+    started = time.monotonic()
+    container = engine.containers.get(start_warm_container(
+        engine, spec.needs, spec.limits, image=ensure_image(engine), runtime=write_runtime(tmp_path / "runtime"),
+        slot=tmp_path / "slot", pool=f"test-wait-{os.getpid()}", idle_seconds=2))
+    try:
+        while container.status in ("created", "running") and time.monotonic() - started < 60:
+            time.sleep(0.25)
+            container.reload()
+        assert container.status == "exited", f"still {container.status} after 60 s"
+        assert container.attrs["State"]["ExitCode"] == 0, container.logs()[-2000:]
+        assert 4 <= time.monotonic() - started < container_lifetime(spec.limits)
+    finally:
+        container.remove(force=True)
+
+
 def test_a_batchs_pool_starts_no_more_containers_than_the_batch_has_jobs(engine, spec):
     with WarmPool(spec, 1, limit=2) as pool:
         taken = [pool.take()]
