@@ -3,10 +3,11 @@ behind for the next, so grading one submission again (a regrade, a TA checking a
 container on its critical path.
 
 A shelved container is a warm pool's container (grader.sandbox.warm): the same options and limits,
-still empty, used for one runner life and then removed by the judge that adopted it. It outlives the
-command that made it by at most SHELF_SECONDS (GRADER_SHELF_SECONDS; 0 turns the shelf off), after which
-its lifetime cap ends it. It carries no owner pid, so the janitor of dead graders' containers leaves it
-alone; this module's `sweep` removes it once it ended.
+still empty, used for one runner life and then removed by the judge that adopted it. It is handed out
+for at most SHELF_SECONDS (GRADER_SHELF_SECONDS; 0 turns the shelf off) after it started, and its runner
+ends a margin later (grader.sandbox.docker.WARM_MARGIN_SECONDS) if no judge took it. It carries no owner
+pid, so the janitor of dead graders' containers leaves it alone; this module's `sweep` removes it once it
+ended or its time is over.
 
 The shelf is one folder per user and host, `<tmp>/dl-grader-shelf-<uid>-<host>/` (mode 0700, refused
 when anyone else owns it): per container an entry folder (its runtime copy and its slot) and a marker

@@ -11,7 +11,7 @@ can reach another: no container and no slot is used twice.
 
 The pool refills in a thread of its own, off the judges' critical path. It never holds more than
 `size` waiting containers (a batch gives its number of judges: each waiting container is an idle
-Python, tens of MB), replaces one that waited `idle_seconds` (its lifetime cap counts the wait), and
+Python, tens of MB), replaces one that waited `idle_seconds` (its runner ends a margin later), and
 hands out nothing when the engine fails: the judge then starts a cold container, as without a pool.
 """
 
