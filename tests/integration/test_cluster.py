@@ -136,7 +136,8 @@ def test_every_steps_examples_through_the_cluster_option_equal_the_j2_reports(cl
     cluster's path: all 142 examples through it again took 234 s of the suite, the two trainings 40 s."""
     from grader.spec import find_assignments
 
-    chosen = {step.id: _cluster_examples(*local_example_reports(step)) for step in find_assignments(COURSE)}
+    steps = {step.id: step for step in find_assignments(COURSE)}
+    chosen = {step_id: _cluster_examples(*local_example_reports(step)) for step_id, step in steps.items()}
     groups: dict[bool, list[str]] = {}
     for step_id, names in chosen.items():
         groups.setdefault("reference" in names, []).append(step_id)
@@ -146,7 +147,7 @@ def test_every_steps_examples_through_the_cluster_option_equal_the_j2_reports(cl
         out = tmp_path / ("with-reference" if with_reference else "without")
         _examples_on_the_cluster(cluster, step_ids, names, out)
         for step_id in step_ids:
-            cases, reports = local_example_reports(find_assignment(COURSE, step_id))
+            cases, reports = local_example_reports(steps[step_id])
             for case, expected in zip(cases, reports.values()):
                 if case.name not in names:
                     assert not (out / step_id / f"{case.name}.json").exists(), "--only graded too much"
