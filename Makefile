@@ -37,10 +37,10 @@ grade: install  ## grade every bundled example submission and print the score ta
 	$(GRADER) examples --out out/examples -j $(JOBS)
 
 test: install  ## run the project's own tests (docker ones included: build the image first, `make image`)
-	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadscope
 
 test-fast: install  ## the quick lane: every test not marked slow or docker (a couple of minutes)
-	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not slow and not docker"
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadscope -m "not slow and not docker"
 
 validate: install  ## prove every assignment: spec, points, signatures; reference full, starter zero, examples at their pins
 	$(GRADER) validate

@@ -1,6 +1,5 @@
 """Shared fixtures of the framework's own tests."""
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -11,38 +10,33 @@ from grader.spec import AssignmentSpec, find_assignment
 COURSE = Path(__file__).resolve().parent.parent
 
 
-# `make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Its unit of work here is
-# a whole module, so a module-scoped fixture (a graded batch, a service) is made once, and every module
-# that uses the shared graded examples is one unit, so that `local_example_reports` grades them once.
-SHARED_EXAMPLES_GROUP = "graded-examples"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    by_module: dict[str, list[pytest.Item]] = defaultdict(list)
-    for item in items:
-        by_module[item.nodeid.split("::")[0]].append(item)
-    for module_items in by_module.values():
-        if any("local_example_reports" in getattr(item, "fixturenames", ()) for item in module_items):
-            for item in module_items:
-                item.add_marker(pytest.mark.xdist_group(SHARED_EXAMPLES_GROUP))
+# `make test` runs the suite on two pytest-xdist workers (`--dist loadscope`). Its unit of work here is
+# a whole module, so a module-scoped fixture (a graded batch, a service) is made once, and the modules
+# that use the shared graded examples are one unit, so that `local_example_reports` grades them once.
+SHARED_EXAMPLES = "local_example_reports"
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") != "loadgroup":
+    if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class ModuleOrGroup(LoadScopeScheduling):
-        """xdist's scope scheduling with a test's xdist_group as its scope where it has one, else its
-        module (not its class: a class of a module must not make the module's fixtures twice)."""
+    class ModuleScheduling(LoadScopeScheduling):
+        """xdist's scope scheduling with a module as the scope (not a class of it: that would make the
+        module's fixtures twice), and every module that uses SHARED_EXAMPLES as one scope. The
+        controller sees only node ids, so a module's use is read from its source."""
+
+        uses: dict[str, bool] = {}
 
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.rfind("@") > nodeid.rfind("]"):  # xdist's suffix, not an @ in a parameter
-                return nodeid.rsplit("@", 1)[-1]
-            return nodeid.split("::")[0]
+            module = nodeid.split("::")[0]
+            if module not in self.uses:
+                source = config.rootpath / module
+                self.uses[module] = source.is_file() and SHARED_EXAMPLES in source.read_text()
+            return SHARED_EXAMPLES if self.uses[module] else module
 
-    return ModuleOrGroup(config, log)
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
