@@ -318,12 +318,14 @@ class RunnerSession:
             self.timings.setdefault("first_import_seconds", time.monotonic() - started)
         return hello
 
-    def _stop(self) -> str:
+    def _stop(self, *, describe: bool = True) -> str:
+        """Kill and close the runner; how it ended, in words, unless `describe` is off (after the last
+        test nobody reads them, and asking a container costs two engine calls)."""
         process, self.process = self.process, None
         if process is None:
             return "not running"
         process.kill()
-        ending = process.ending()
+        ending = process.ending() if describe else "stopped after the last test"
         process.close()
         return ending
 
@@ -335,7 +337,7 @@ class RunnerSession:
         early, self._early = self._early, None
         if early is not None and not self._early_done.wait(timeout=patience):
             return
-        self._stop()
+        self._stop(describe=False)
         self._release.set()  # the runner is gone: its starting thread may end
         if early is not None:
             early.join()

@@ -42,7 +42,8 @@ from grader.errors import InfrastructureError
 from grader.janitor import claimant
 from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, socket_channel, write_runtime
 from grader.spec import Limits
-from grader.sandbox.image import connect, ensure_image, gpus, image_present, image_tag, variant_for
+from grader.sandbox.image import (connect, engine_version, ensure_image, gpus, image_id, image_present, image_tag,
+                                  variant_for)
 from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
 
 LABEL = "dl-grader"
@@ -280,6 +281,7 @@ class DockerProcess:
         self.limits, self.output = limits, output
         self.reason: str | None = None  # set when this side stopped it for a limit of its own
         self.killed = False
+        self.removed = False  # the engine confirmed the container gone: no sweep needs to look for it
         self.pids_hit = 0
         self._printed = 0
         self._closed = False
@@ -387,6 +389,8 @@ class DockerProcess:
         # frame) blocks the engine's copy of its output, and with it the kill (60 s, an infra_error).
         with contextlib.suppress(OSError):
             self._raw.shutdown(socket.SHUT_RDWR)
+        if self.killed:  # close() after the judge's kill: asking again costs an engine call and a 409
+            return
         try:
             self.container.kill()
             self.killed = True
@@ -429,8 +433,10 @@ class DockerProcess:
         for _ in range(3):
             try:
                 self.container.remove(force=True)
+                self.removed = True
                 return
             except docker.errors.NotFound:
+                self.removed = True
                 return
             except ENGINE_ERRORS:
                 time.sleep(0.2)
@@ -626,6 +632,7 @@ class DockerBackend:
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
         self._processes: list[DockerProcess] = []
+        self._unsure = False  # a start failed: the engine may hold a container of this job we never saw
         self._slots: list[Path] = []
         self._tmp = jobdirs.make_job_dir("grader-docker-")  # owned: a killed judge's is swept
         self._tmp.chmod(0o755)
@@ -667,6 +674,7 @@ class DockerBackend:
             try:
                 process = DockerProcess(self.client, options, self.limits, self.output)
             except BaseException:
+                self._unsure = True
                 if listener:
                     listener.close()
                 raise
@@ -723,15 +731,12 @@ class DockerBackend:
         facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
                  f"uid {NOBODY}, no capabilities, read-only root", "gpu": self.gpu_facts(),
                  "warm_runners": self.warm_runners}
-        with contextlib.suppress(Exception):
-            image = self.client.images.get(self.image)
-            facts["image_id"] = image.id
-            facts["engine"] = self.client.version().get("Version")
+        with contextlib.suppress(Exception):  # both known since the backend was made: no engine call
+            facts["image_id"] = image_id(self.client, self.image)
+            facts["engine"] = engine_version(self.client)
         return facts
 
     def close(self) -> None:
-        import docker
-
         atexit.unregister(self.close)
         processes, self._processes = self._processes, []
         for process in processes:
@@ -740,12 +745,19 @@ class DockerBackend:
         self._warm = None
         for slot in self._slots:
             remove_slot(slot)
-        # Belt and braces: anything of this job the engine still knows about (a half-made container).
-        with contextlib.suppress(docker.errors.APIError):
-            for container in self.client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.job={self.job}"}):
-                with contextlib.suppress(docker.errors.APIError):
-                    container.remove(force=True)
+        if self._unsure or not all(process.removed for process in processes):
+            self._sweep()
         if self._gpu:
             self._gpu.release()
             self._gpu = None
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Anything of this job the engine still knows about: a container whose removal failed, or one
+        a failed start left half-made (its create timed out here but went through there)."""
+        import docker
+
+        with contextlib.suppress(docker.errors.APIError):
+            for container in self.client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.job={self.job}"}):
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Iterator
 
@@ -47,19 +48,39 @@ torch.randperm(8, generator=torch.Generator().manual_seed(1)).split(3)
 BUILD_TIMEOUT = 1800
 LOCK = Path(tempfile.gettempdir()) / "dl-grader-image.lock"
 DEB_CACHE = "/var/tmp/dl-grader-debs"
+# What this process learnt of the engine, so a judge's report need not ask again at its close:
+# each client's engine version, and each tag's image id as last found present.
+ENGINE_VERSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+IMAGE_IDS: dict[str, str] = {}
 
 
 def connect(timeout: int = 60):
-    """A Docker client that answered a ping, or an InfrastructureError that says why not."""
+    """A Docker client whose engine answered, or an InfrastructureError that says why not. The
+    engine's version (for a report's environment) is asked here, where a ping was asked before, so a
+    judge's close makes one engine call fewer."""
     import docker
 
     try:
         client = docker.from_env(version="auto", timeout=timeout)
-        client.ping()
+        ENGINE_VERSIONS[client] = client.version().get("Version")
     except docker.errors.DockerException as exc:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise InfrastructureError(f"no Docker engine answers at {where}: {exc}") from None
     return client
+
+
+def engine_version(client) -> str | None:
+    """The engine's version as `connect` found it, else asked now."""
+    if client not in ENGINE_VERSIONS:
+        ENGINE_VERSIONS[client] = client.version().get("Version")
+    return ENGINE_VERSIONS[client]
+
+
+def image_id(client, tag: str) -> str:
+    """`tag`'s image id, as this process last found it present (ensure_image), else asked now."""
+    if tag not in IMAGE_IDS:
+        IMAGE_IDS[tag] = client.images.get(tag).id
+    return IMAGE_IDS[tag]
 
 
 def variant_for(needs: tuple[str, ...] | list[str], gpu: bool = False) -> str:
@@ -130,9 +151,10 @@ def _present(client, tag: str) -> bool:
     import docker
 
     try:
-        client.images.get(tag)
+        IMAGE_IDS[tag] = client.images.get(tag).id
         return True
     except docker.errors.ImageNotFound:
+        IMAGE_IDS.pop(tag, None)
         return False
 
 

@@ -237,6 +237,7 @@ class LocalProcess:
 
     def close(self) -> None:
         self.kill()
+        self._drain.join(timeout=2)  # what it printed last is in the output, ending() asked or not
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()

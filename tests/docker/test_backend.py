@@ -53,6 +53,26 @@ def test_environment_names_the_image(runner, engine):
     assert facts["gpu"] is None
 
 
+def test_a_judges_close_after_its_last_test_asks_the_engine_only_to_kill_and_remove(runner, engine):
+    """The close on the critical path of every docker grading: the report's image id and engine version
+    are known since the backend was made, an ending nobody reads is not asked for, the container is
+    not killed twice, and nothing removed is swept for again."""
+    r = runner(ECHO, ["double"])
+    assert r.call("double", 2) == 4
+    asked: list[str] = []
+    r.backend.client.api.hooks["response"].append(
+        lambda response, *args, **kwargs: asked.append(f"{response.request.method} {response.request.path_url}"))
+    r.process.kill()  # as grader.judge.proxy.RunnerSession.close does it: kill, close, then the backend
+    r.process.close()
+    facts = r.backend.environment()
+    r.backend.close()
+    container = r.process.container.id
+    assert [(a.split()[0], a.split("?")[0].rsplit("/", 2)[-2:]) for a in asked] == \
+        [("POST", [container, "kill"]), ("DELETE", ["containers", container])], asked
+    assert facts["image_id"] == engine.images.get(facts["image"]).id
+    assert facts["engine"] == engine.version()["Version"]
+
+
 def test_a_runner_that_exits_says_so(runner):
     r = runner("import os\ndef bye():\n    os._exit(3)\n", ["bye"])
     with pytest.raises(Exception):
