@@ -628,6 +628,9 @@ class DockerBackend:
         self._gpu = gpu_lease_for(config.gpu)
         self._gpu_facts: dict | None = None
         self.image = self._choose_image(config)
+        # Asked now, while the judge's pytest collects, for the report's environment at the close.
+        with contextlib.suppress(Exception):
+            engine_version(self.client)
         remove_stale_containers(self.client)
         self.job = uuid.uuid4().hex[:12]
         self.output = OutputBuffer(limits.output_kb << 10)
@@ -731,7 +734,7 @@ class DockerBackend:
         facts = {"backend": "docker", "image": self.image, "isolation": "container: no network, "
                  f"uid {NOBODY}, no capabilities, read-only root", "gpu": self.gpu_facts(),
                  "warm_runners": self.warm_runners}
-        with contextlib.suppress(Exception):  # both known since the backend was made: no engine call
+        with contextlib.suppress(Exception):  # both asked when the backend was made: no engine call
             facts["image_id"] = image_id(self.client, self.image)
             facts["engine"] = engine_version(self.client)
         return facts
