@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import shelf
+from grader.sandbox.local import RUNNER_ENV
 from grader.spec import Limits
 
 NEEDS = ("numpy",)
@@ -61,11 +62,15 @@ def test_a_container_near_its_end_or_of_other_limits_is_not_handed_out(private_t
     assert shelf.claim(NEEDS, LIMITS)["slot"].endswith("ba9876543210/slot")
 
 
-def test_the_key_names_image_needs_limits_and_channel(private_tmp, monkeypatch):
+def test_the_key_names_image_needs_limits_environment_and_channel(private_tmp, monkeypatch):
     key = shelf.key_for(NEEDS, LIMITS)
     assert key == shelf.key_for(NEEDS, Limits())
     assert key != shelf.key_for(NEEDS, Limits(pids=65))
     assert key != shelf.key_for(("numpy", "torch"), LIMITS)
+    # A container made by a grader whose runners had another environment is not this grader's to adopt.
+    monkeypatch.setitem(RUNNER_ENV, "MALLOC_MMAP_THRESHOLD_", str(1 << 20))
+    assert key != shelf.key_for(NEEDS, LIMITS)
+    monkeypatch.undo()
     monkeypatch.setenv("GRADER_DOCKER_CHANNEL", "attach")
     assert (key != shelf.key_for(NEEDS, LIMITS)) == (os.geteuid() == 0)  # only root uses the socket
 
