@@ -21,8 +21,11 @@ from grader import jobdirs
 # Judges get SIGKILL when their grader dies; their runners follow them. Folders whose owner is still
 # alive are retried for this long before the janitor leaves them to the next grader's sweep.
 SETTLE_SECONDS = 15
+# Every container a grader makes carries this label and labels under it (.owner, .grader, .job, .pool);
+# the docker backend and the shelf take it from here, which imports no docker code.
+LABEL = "dl-grader"
 # A shelved container's label naming its folder, and the file there that says which grader claimed it.
-SHELF_LABEL = "dl-grader.shelf"
+SHELF_LABEL = f"{LABEL}.shelf"
 CLAIMANT = "claimant"
 
 
@@ -50,10 +53,10 @@ def _remove_containers(grader_pid: int) -> None:
 
         client = docker.from_env(timeout=10)
         grader = f"{socket.gethostname()}:{grader_pid}"
-        for container in client.containers.list(all=True, sparse=True, filters={"label": f"dl-grader.grader={grader}"}):
+        for container in client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.grader={grader}"}):
             container.remove(force=True)
         # A warm container the grader took from the shelf carries no pid of its: its claim says whose it is.
-        shelved = client.containers.list(all=True, sparse=True, filters={"label": f"dl-grader.owner={socket.gethostname()}:shelf"})
+        shelved = client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}.owner={socket.gethostname()}:shelf"})
         for container in shelved:
             if claimant(container.attrs.get("Labels") or {}) == grader:
                 container.remove(force=True)

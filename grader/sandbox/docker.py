@@ -39,13 +39,12 @@ from typing import Any, Callable
 from grader import jobdirs
 from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.janitor import claimant
+from grader.janitor import LABEL, claimant
 from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, socket_channel, write_runtime
 from grader.spec import Limits
 from grader.sandbox.image import connect, ensure_image, gpus, image_id, image_present, image_tag, variant_for
 from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
 
-LABEL = "dl-grader"
 HOST = socket.gethostname()
 # The host-side backstop for one container's life: the judge's own deadlines (per call, per import,
 # total) come first; this only ends a runner the judge forgot, e.g. between tests of a stuck judge.
