@@ -263,16 +263,23 @@ def test_runner_dies_with_its_judge(tmp_path):
              "b = make_backend('local', config, Limits())\n"
              "p = b.start(); p.channel.receive(); p.channel.receive(); print('ready', flush=True)\n"
              "import time; time.sleep(600)\n")
-    proc = subprocess.Popen([sys.executable, "-c", judge], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", judge], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+    def sleepers() -> list[str]:
+        return [line for line in os.popen("ps -eo pid,ppid,stat,args").read().splitlines() if "sleep 1234" in line]
+
     try:
-        assert proc.stdout.readline().strip() == "ready"
-        assert "sleep 1234" in os.popen("ps -eo args").read()
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            raise AssertionError(f"the judge never had its runner ready: {proc.communicate()[1][-3000:]}")
+        assert sleepers(), "the submission's import did not start its sleep"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
-        while "sleep 1234" in os.popen("ps -eo args").read() and time.monotonic() < deadline:
+        while sleepers() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "sleep 1234" not in os.popen("ps -eo args").read()
+        assert not sleepers(), f"10 s after the judge's kill -9 its runner's child lives on: {sleepers()}"
     finally:
         proc.kill()
 
