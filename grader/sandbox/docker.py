@@ -40,10 +40,10 @@ from grader import jobdirs
 from grader.runtime import wire
 from grader.errors import InfrastructureError
 from grader.janitor import LABEL, claimant
-from grader.sandbox import BOOTSTRAP, OutputBuffer, RunnerConfig, socket_channel, write_runtime
+from grader.sandbox import BOOTSTRAP, RUNNER_ENV, OutputBuffer, RunnerConfig, socket_channel, write_runtime
 from grader.spec import Limits
 from grader.sandbox.image import connect, ensure_image, gpus, image_id, image_present, image_tag, variant_for
-from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY, RUNNER_ENV
+from grader.sandbox.local import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY
 
 HOST = socket.gethostname()
 # The host-side backstop for one container's life: the judge's own deadlines (per call, per import,

@@ -33,28 +33,12 @@ from pathlib import Path
 from grader import jobdirs
 from grader.runtime import wire
 from grader.errors import InfrastructureError
-from grader.sandbox import BOOTSTRAP, ONE_BLAS_THREAD, OutputBuffer, RunnerConfig, write_runtime
+from grader.sandbox import BOOTSTRAP, RUNNER_ENV, OutputBuffer, RunnerConfig, write_runtime
 from grader.spec import Limits
 from grader.sandbox import bwrap, seccomp, slots
 from grader.sandbox.bwrap import JAIL_RUNTIME, JAIL_WORKSPACE, NOBODY  # noqa: F401 (docker.py uses them)
 from grader.sandbox.interpreter import runner_interpreter
 
-RUNNER_ENV = {
-    "PATH": "/usr/bin:/bin",
-    "HOME": "/tmp",
-    "LANG": "C.UTF-8",
-    "PYTHONHASHSEED": "0",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    **ONE_BLAS_THREAD,
-    # numpy's temporaries reuse heap pages instead of faulting fresh ones in: glibc keeps 32 MB spare at
-    # the heap's top after a free, and serves arrays under 64 MB from the heap rather than a mapping of
-    # their own (setting the pad alone fixes the mapping threshold at 128 KB: every array over it was
-    # mapped, faulted in and unmapped). 11-mnist-cnn's train() on 20,000 digits in the jail: 257 k minor
-    # faults -> 1-1.6 k, 5.9-6.5 s -> 4.6-5.2 s, same peak RSS (no settings: 1.36 M faults, 8.3 s).
-    # RLIMIT_AS and the cgroup still cap the runner; arrays of 64 MB and more are still mapped and unmapped.
-    "MALLOC_TOP_PAD_": str(32 << 20),
-    "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
-}
 # The runner's absolute lifetime beyond its budgets, as the docker backend's container lifetime.
 WALL_GRACE_SECONDS = 360
 PR_SET_PDEATHSIG = 1

@@ -81,9 +81,8 @@ def key_for(needs: tuple[str, ...], limits: Limits) -> str:
     """What a container must match to serve a job: its image, what its runner preloads, its limits,
     its runner's environment (a grader that changed it never adopts an older grader's container) and
     how its runner talks (socket or attach stream)."""
-    from grader.sandbox import socket_channel
+    from grader.sandbox import RUNNER_ENV, socket_channel
     from grader.sandbox.image import image_tag, variant_for
-    from grader.sandbox.local import RUNNER_ENV
 
     facts = [image_tag(variant_for(needs)), sorted(needs), asdict(limits), sorted(RUNNER_ENV.items()),
              socket_channel()]

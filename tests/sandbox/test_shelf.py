@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import shelf
-from grader.sandbox.local import RUNNER_ENV
+from grader.sandbox import RUNNER_ENV, shelf
 from grader.spec import Limits
 
 NEEDS = ("numpy",)
