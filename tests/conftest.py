@@ -1,9 +1,13 @@
 """Shared fixtures of the framework's own tests."""
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from grader import jobdirs
 from grader.errors import InfrastructureError
 from grader.spec import AssignmentSpec, find_assignment
 
@@ -126,3 +130,21 @@ def uploads_in_turn(worker, store, assignment: str, uploads: list[bytes]) -> lis
     finally:
         worker.stop()
     return [json.loads(store.job(job["id"])["report"]) for job in store.jobs()]
+
+
+def own_grader_folders(prefix: str = "grader-") -> list[str]:
+    """Grader folders (`prefix`*) in the temp folder owned by this process: what its gradings may have
+    left behind. Other graders on the machine (the other xdist worker's, say) make folders there too, so
+    a test never counts theirs. (`grader-example-*` are the example mistakes this process materialised
+    from their patches, kept while it lives: no grading makes one.)"""
+    left = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        if folder.name.startswith("grader-example-"):
+            continue
+        try:
+            owner = json.loads((folder / jobdirs.OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if owner.get("pid") == os.getpid():
+            left.append(folder.name)
+    return sorted(left)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from grader.authoring.examples import hostile_cases, problems
 from grader.report.views.console import to_text
 from grader.report.write import validate_report, write_report
 from grader.spec import find_assignment
-from tests.conftest import COURSE
+from tests.conftest import COURSE, own_grader_folders
 
 HOSTILE = COURSE / "examples" / "hostile"
 INPUTS = tomllib.loads((HOSTILE / "inputs.toml").read_text())
@@ -36,23 +34,6 @@ def _builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _ours(tmp: Path) -> list[str]:
-    """Grader folders in `tmp` owned by this process: what this test's batch may have left behind.
-    (`grader-example-*` are the example mistakes this process materialised from their patches, kept
-    while it lives: no batch makes one.)"""
-    left = []
-    for folder in tmp.glob("grader-*"):
-        if folder.name.startswith("grader-example-"):
-            continue
-        try:
-            owner = json.loads((folder / ".grader-owner.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if owner.get("pid") == os.getpid():
-            left.append(folder.name)
-    return left
 
 
 def _grade(sandbox: str, out: Path, inputs: Path) -> dict[str, dict]:
@@ -96,7 +77,7 @@ def _check_batch(reports: dict[str, dict], out: Path) -> None:
 def test_one_batch_grades_every_hostile_input_under_local(local_batch):
     reports, out = local_batch
     _check_batch(reports, out)
-    assert _ours(Path(tempfile.gettempdir())) == []
+    assert own_grader_folders() == []
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ neither a process nor a folder behind when nobody takes it."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from grader.ingest.workspace import ingest
 from grader.judge import launch
 from grader.judge.launch import SPARES, USER_INTERRUPT, Judge, Spares, run_judge
 from grader.spec import find_assignment
-from tests.conftest import COURSE
+from tests.conftest import COURSE, own_grader_folders
 from tests.judge.test_interrupt import judge_pids
 
 
@@ -95,9 +94,9 @@ def test_a_check_that_stops_before_grading_leaves_no_judge_and_no_folder(tmp_pat
     work = tmp_path / "work"
     work.mkdir()
     (work / "layers.py").write_text("def affine_forward(x, w, b):\n    return x @ w +\n")
-    before = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("grader-job-*")}
+    before = set(own_grader_folders("grader-job-"))
     assert cli.main(["--course", str(COURSE), "check", "backprop", str(work)]) == cli.FAILED
-    after = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("grader-job-*")}
+    after = set(own_grader_folders("grader-job-"))
     assert after <= before and judge_pids() == [] and SPARES._ready == []
 
 

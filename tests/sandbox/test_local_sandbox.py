@@ -261,7 +261,8 @@ def test_runner_dies_with_its_judge(tmp_path):
     judge = (f"from grader.sandbox import RunnerConfig, make_backend\nfrom grader.spec import Limits\nfrom pathlib import Path\n"
              f"config = RunnerConfig(Path({str(tmp_path)!r}), {{'m.py': ['probe']}}, 1)\n"
              "b = make_backend('local', config, Limits())\n"
-             "p = b.start(); p.channel.receive(); p.channel.receive(); print('ready', flush=True)\n"
+             "p = b.start(); p.channel.receive(); loaded = p.channel.receive()[0]\n"
+             "import json; print('ready', json.dumps(loaded), flush=True)\n"
              "import time; time.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", judge], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -270,10 +271,17 @@ def test_runner_dies_with_its_judge(tmp_path):
         return [line for line in os.popen("ps -eo pid,ppid,stat,args").read().splitlines() if "sleep 1234" in line]
 
     try:
-        if proc.stdout.readline().strip() != "ready":
+        said = proc.stdout.readline().strip()
+        if not said.startswith("ready"):
             proc.kill()
             raise AssertionError(f"the judge never had its runner ready: {proc.communicate()[1][-3000:]}")
-        assert sleepers(), "the submission's import did not start its sleep"
+        assert '"ok": true' in said, f"the submission did not import: {said}"
+        # Popen returns once the exec has begun, before the kernel sets the new command line: on a busy
+        # machine ps can still read it as empty ("[sleep]") just after the import.
+        deadline = time.monotonic() + 10
+        while not sleepers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sleepers(), "the submission imported, but its sleep never showed in ps"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
