@@ -73,11 +73,23 @@ def test_jailed_runner_sees_nothing_of_the_host(tmp_path):
     assert facts["pids"] == [1, 2]  # the jail's init (bubblewrap) and the runner: nothing of the host
 
 
+def shows_in_ps(text: str, seconds: float = 10) -> bool:
+    """Whether a command line holding `text` shows in ps within `seconds`. A child that a submission's
+    Popen has just started can read as "[sleep]" for a moment: Popen returns once the exec begins,
+    before the kernel sets the new command line, and on a busy machine ps lands in between."""
+    deadline = time.monotonic() + seconds
+    while text not in os.popen("ps -eo args").read():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_runner_is_killed_with_everything_it_started(tmp_path):
     marker = f"sleep 300.{os.getpid()}{time.monotonic_ns() % 10**6}"  # this test's own, never another's
     source = PROBE + f"\nimport subprocess\nsubprocess.Popen({marker.split()!r})\n"
     backend, process = start(tmp_path, source=source)
-    assert marker in os.popen("ps -eo args").read(), "the runner's child did not start"
+    assert shows_in_ps(marker), "the runner's child did not start"
     backend.close()
     # Killed at once, but a loaded machine may take a moment to tear down the jail's processes.
     deadline = time.monotonic() + 10
@@ -276,12 +288,7 @@ def test_runner_dies_with_its_judge(tmp_path):
             proc.kill()
             raise AssertionError(f"the judge never had its runner ready: {proc.communicate()[1][-3000:]}")
         assert '"ok": true' in said, f"the submission did not import: {said}"
-        # Popen returns once the exec has begun, before the kernel sets the new command line: on a busy
-        # machine ps can still read it as empty ("[sleep]") just after the import.
-        deadline = time.monotonic() + 10
-        while not sleepers() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert sleepers(), "the submission imported, but its sleep never showed in ps"
+        assert shows_in_ps("sleep 1234"), "the submission imported, but its sleep never showed in ps"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
