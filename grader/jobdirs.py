@@ -138,9 +138,24 @@ def ensure_janitor() -> subprocess.Popen | None:
         return None
 
 
+# Set in a judge (grader.judge.session): its grader swept the temp folder before starting it, the grader's
+# janitor cleans up after both if the grader dies, and the grader sweeps after a judge that did not end
+# cleanly (grader.judge.launch). A janitor of the judge's own was one more Python process per docker
+# judge, started beside its first runner, and a docker listing when it ended.
+_SWEPT_BY_PARENT = False
+
+
+def leave_sweeping_to_parent() -> None:
+    """This process (a judge) neither sweeps nor starts a janitor: its grader does both for it."""
+    global _SWEPT_BY_PARENT
+    _SWEPT_BY_PARENT = True
+
+
 @functools.cache
 def sweep_once() -> int:
     """remove_stale once per process (the first grade of a batch, or a one-off `grader grade`), and
     start the janitor that removes this process's own leftovers if it is killed."""
+    if _SWEPT_BY_PARENT:
+        return 0
     ensure_janitor()
     return len(remove_stale())

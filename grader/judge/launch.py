@@ -101,6 +101,7 @@ class Judge:
     def __init__(self, sandbox: str | None = None) -> None:
         """`sandbox`, if known: the judge also imports that sandbox's modules while it waits."""
         self.tmp = jobdirs.make_job_dir("grader-job-")
+        self.ran = False  # handed a job (a spare discarded unused made no folders of its own)
         try:
             self.log = open(self.tmp / "judge.log", "w+b")
             argv = [*_DIE_WITH_GRADER, sys.executable, "-m", SESSION_MODULE, WAIT_FOR_JOB,
@@ -119,6 +120,7 @@ class Judge:
         or an exception."""
         path = self.tmp / "job.json"
         path.write_text(json.dumps(job))
+        self.ran = True
         try:
             try:
                 self.proc.stdin.write(f"{path}\n".encode())
@@ -139,7 +141,9 @@ class Judge:
         return self.log.read().decode("utf-8", "replace")
 
     def discard(self) -> None:
-        """Kill it if it still runs, and remove its folder."""
+        """Kill it if it still runs, and remove its folder; after a judge that did not end cleanly (killed
+        on a timeout, crashed), also the folders it made for its sandbox (it has no janitor of its own:
+        grader.jobdirs.leave_sweeping_to_parent)."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -147,6 +151,8 @@ class Judge:
             self.proc.stdin.close()
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.ran and self.proc.returncode != 0:
+            jobdirs.remove_stale()
 
 
 class Spares:

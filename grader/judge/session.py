@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from grader import jobdirs
 from grader.errors import GraderError, InfrastructureError
 from grader.judge.launch import (INTERRUPTED_EXIT, INTERRUPTED_PATIENCE_SECONDS, PROGRESS_FILE_ENV, USER_INTERRUPT,
                                  WAIT_FOR_JOB, watch_for_ctrl_c)
@@ -173,6 +174,7 @@ def _pytest_args(spec: AssignmentSpec, visibility: str, scratch: Path) -> list[s
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     watch_for_ctrl_c(unless=CLOSING)
+    jobdirs.leave_sweeping_to_parent()
     try:
         job = json.loads(Path(_job_path(argv)).read_text())
         result = run_job(job)
