@@ -58,7 +58,7 @@ def _release_notebooks(spec: AssignmentSpec, starter: Path) -> None:
     notebooks = sorted(spec.solution.glob("*.ipynb")) if spec.solution.is_dir() else []
     if not notebooks:
         return
-    import nbformat
+    from grader.ingest.notebook_format import nbformat
 
     from grader.interop.nbgrader.compat import release_notebook
 

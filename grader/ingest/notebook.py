@@ -25,9 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from grader.errors import SubmissionError
+from grader.ingest.notebook_format import nbformat
 
 # Outputs (plots, long prints) make notebooks far larger than their code; the code itself still meets
 # the assignment's per-file cap once extracted.

@@ -21,12 +21,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import nbformat
-
 from grader.pipeline.grade import grade
 from grader.errors import SpecError, SubmissionError
 from grader.ingest.workspace import submission_name
 from grader.ingest.notebook import parse_notebook, read_capped, strip_magics
+from grader.ingest.notebook_format import nbformat
 from grader.report.write import validate_report
 from grader.spec import load_spec
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+from grader.ingest.notebook_format import nbformat  # first: nbgrader.api imports nbformat too
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.errors import GraderError
