@@ -30,6 +30,9 @@ MAX_RESTARTS = 25
 _QUALNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\.<locals>){0,5}")
 # From process start to the runner's first frame, before any student code: Python and numpy loading.
 STARTUP_SECONDS = 60
+# How long a runner whose channel closed may take to finish ending by itself before it is killed: an
+# exit is milliseconds; a submission that closed the channel and lives on costs this much once.
+ENDING_GRACE_SECONDS = 2.0
 # Unanswered calls' frames a gradient check may have in flight: far under a pipe's (1 MB here) or a
 # unix socket's (about 200 KB) buffer, so writing them never waits on the runner.
 PIPELINE_BYTES = 64 << 10
@@ -194,7 +197,7 @@ class RunnerSession:
             self._fail(CallTimeout(f"{label} did not return within {seconds:g} s "
                                    f"(call_seconds={self.call_seconds:g}){why}"))
         except wire.ChannelClosed:
-            ending = self._stop()
+            ending = self._stop(ended=True)
             self._fail(RunnerDied(f"the submission's process ended during {label}: {ending}"))
         except wire.WireError as exc:
             self._stop()
@@ -307,7 +310,7 @@ class RunnerSession:
             self.fatal = (f"importing the submission took longer than {seconds:g} s "
                           f"(import_seconds={self.limits.import_seconds:g}); no test could run")
         except wire.ChannelClosed:
-            ending = self._stop()
+            ending = self._stop(ended=True)
             self.fatal = f"the submission's process ended while importing: {ending}"
         except wire.WireError as exc:  # e.g. a forged greeting: nothing of it is used
             self._stop()
@@ -318,12 +321,16 @@ class RunnerSession:
             self.timings.setdefault("first_import_seconds", time.monotonic() - started)
         return hello
 
-    def _stop(self, *, describe: bool = True) -> str:
+    def _stop(self, *, describe: bool = True, ended: bool = False) -> str:
         """Kill and close the runner; how it ended, in words, unless `describe` is off (after the last
-        test nobody reads them, and asking a container costs two engine calls)."""
+        test nobody reads them, and asking a container costs two engine calls). `ended`: its channel
+        closed, so it is most likely ending by itself: it gets ENDING_GRACE_SECONDS to, so that a kill
+        racing its exit never turns "exited with code 3" into "stopped by the grader"."""
         process, self.process = self.process, None
         if process is None:
             return "not running"
+        if ended:
+            process.ended(within=ENDING_GRACE_SECONDS)
         process.kill()
         ending = process.ending() if describe else "stopped after the last test"
         process.close()

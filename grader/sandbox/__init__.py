@@ -70,6 +70,9 @@ class RunnerProcess(Protocol):
 
     def kill(self) -> None: ...
 
+    def ended(self, within: float) -> bool:
+        """Whether the runner has ended by itself, waited for up to `within` seconds."""
+
     def ending(self) -> str:
         """How the process ended, in words a student can act on ("killed at memory_mb=512", ...)."""
 

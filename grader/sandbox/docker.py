@@ -398,6 +398,13 @@ class DockerProcess:
             if getattr(exc, "status_code", None) != 409:  # 409: it had already stopped
                 raise InfrastructureError(f"the Docker engine could not stop a runner: {exc}") from None
 
+    def ended(self, within: float) -> bool:
+        try:
+            self.container.wait(timeout=within)
+        except ENGINE_ERRORS:  # the wait's own timeout too
+            return False
+        return True
+
     def ending(self) -> str:
         try:
             self.container.wait(timeout=10)

@@ -209,6 +209,13 @@ class LocalProcess:
             pass
         self.proc.wait()
 
+    def ended(self, within: float) -> bool:
+        try:
+            self.proc.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def ending(self) -> str:
         code = self.proc.wait()
         self._drain.join(timeout=2)

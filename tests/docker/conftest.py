@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.judge.proxy import ENDING_GRACE_SECONDS
 from grader.runtime import wire
 from grader.sandbox import RunnerConfig
 from grader.spec import Limits
@@ -65,8 +66,11 @@ class Runner:
         assert reply["ok"], reply
         return reply["value"]
 
-    def stop(self) -> str:
-        """What the judge does after a timeout or a dead channel: kill, then ask how it ended."""
+    def stop(self, *, ended: bool = False) -> str:
+        """What the judge does after a timeout (kill, then ask how it ended) or, `ended`, a closed channel
+        (first give the runner ENDING_GRACE_SECONDS to finish ending by itself)."""
+        if ended:
+            self.process.ended(within=ENDING_GRACE_SECONDS)
         self.process.kill()
         return self.process.ending()
 

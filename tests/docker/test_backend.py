@@ -11,6 +11,7 @@ from grader.errors import InfrastructureError
 from grader.sandbox import RunnerConfig
 from grader.spec import Limits
 from grader.sandbox.docker import LABEL, HOST, DockerBackend, remove_stale_containers
+from grader.judge.proxy import ENDING_GRACE_SECONDS
 from tests.docker.conftest import ours
 
 pytestmark = pytest.mark.docker
@@ -77,7 +78,7 @@ def test_a_runner_that_exits_says_so(runner):
     r = runner("import os\ndef bye():\n    os._exit(3)\n", ["bye"])
     with pytest.raises(Exception):
         r.request("bye")
-    assert r.stop() == "the runner exited with code 3"
+    assert r.stop(ended=True) == "the runner exited with code 3"
 
 
 def test_the_submission_is_imported_only_once_the_judge_accepted_its_runner(engine, tmp_path, monkeypatch):
@@ -100,6 +101,8 @@ def test_the_submission_is_imported_only_once_the_judge_accepted_its_runner(engi
         assert started["phase"] == "started"
         with pytest.raises(wire.ChannelClosed):
             process.channel.receive(deadline=time.monotonic() + 30)
+        # As the judge does on a closed channel: a kill racing the exit would read "stopped by the grader".
+        assert process.ended(within=ENDING_GRACE_SECONDS)
         process.kill()
         assert process.ending() == "the runner exited with code 3"
     finally:
