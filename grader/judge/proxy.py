@@ -294,7 +294,7 @@ class RunnerSession:
         except InfrastructureError:
             raise
         except Exception as exc:  # no student code has run yet: whatever failed is the sandbox's
-            ending = self._stop()
+            ending = self._stop(ended=isinstance(exc, wire.ChannelClosed))
             output, _ = self.backend.output.text()
             raise InfrastructureError(f"the sandbox could not start a runner ({exc}; {ending}): "
                                       f"{output.strip()[-1000:]}") from exc

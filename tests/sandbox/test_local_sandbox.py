@@ -134,7 +134,8 @@ def test_a_sandbox_that_cannot_start_python_is_an_infra_error(tmp_path, backprop
     backend = make_backend("local", RunnerConfig(tmp_path, {"layers.py": ["affine_forward"]}, 1), Limits(),
                            isolate=False)
     session = RunnerSession(backend, Limits(), {"layers.py": ["affine_forward"]}, seed=1)
-    with pytest.raises(InfrastructureError, match="could not start a runner"):
+    # How it ended is its own exit, never the kill that follows it (the judge waits for a closed channel's end).
+    with pytest.raises(InfrastructureError, match="could not start a runner.*exited with code 3"):
         session.begin_test("t", None)
     backend.close()
 
