@@ -5,11 +5,14 @@ own, so a kill of the grader's whole process group does not reach it. The janito
 of a pipe whose write end only the grader has; when the grader ends, however it ends, the pipe closes
 and the janitor removes the grader's leftovers: the containers its judges started (labelled with the
 grader's pid) and every job folder whose owner is dead (the grader's and its judges', who die with it).
-It never touches a live owner's folder or another grader's containers, and it never grades anything.
+It asks the engine only where the grader wrote CONTAINERS_NOTE to the pipe (grader.jobdirs.expect_containers),
+and it waits only for the folders of the grader's own judges. It never touches a live owner's folder
+or another grader's containers, and it never grades anything.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import tempfile
@@ -18,8 +21,9 @@ from pathlib import Path
 
 from grader import jobdirs
 
-# Judges get SIGKILL when their grader dies; their runners follow them. Folders whose owner is still
-# alive are retried for this long before the janitor leaves them to the next grader's sweep.
+# Judges get SIGKILL when their grader dies; their runners follow them. Folders of the grader's judges
+# whose owner is still alive are retried for this long before the janitor leaves them to the next
+# grader's sweep.
 SETTLE_SECONDS = 15
 # Every container a grader makes carries this label and labels under it (.owner, .grader, .job, .pool);
 # the docker backend and the shelf take it from here, which imports no docker code.
@@ -29,22 +33,31 @@ SHELF_LABEL = f"{LABEL}.shelf"
 CLAIMANT = "claimant"
 
 
-def clean_up_after(grader_pid: int) -> None:
-    """Remove the containers and job folders that grader `grader_pid` (now gone) left behind."""
-
+def clean_up_after(grader_pid: int, *, containers: bool = True) -> None:
+    """Remove the job folders, and with `containers` the containers, that grader `grader_pid` (now gone)
+    left behind."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        _remove_containers(grader_pid)
+        if containers:
+            _remove_containers(grader_pid)
         jobdirs.remove_stale()
-        if not _owned_by_the_living() or time.monotonic() > deadline:
+        if not _judges_alive(grader_pid) or time.monotonic() > deadline:
             return
         time.sleep(1)
 
 
-def _owned_by_the_living() -> bool:
-
-    tmp = Path(tempfile.gettempdir())
-    return any(p.name.startswith(jobdirs.PREFIX) and not jobdirs.is_stale(p) for p in tmp.iterdir())
+def _judges_alive(grader_pid: int) -> bool:
+    """Whether a folder of the grader's (a judge's, see grader.jobdirs.owner_record) still has a live
+    owner: another grader's folders are no reason to wait (with two graders on the machine, every
+    janitor waited the whole SETTLE_SECONDS, asking the engine each second)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{jobdirs.PREFIX}*"):
+        try:
+            record = json.loads((folder / jobdirs.OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and jobdirs.made_for(record, grader_pid) and jobdirs.owner_alive(record):
+            return True
+    return False
 
 
 def _remove_containers(grader_pid: int) -> None:
@@ -77,9 +90,8 @@ def claimant(labels: dict) -> str | None:
 
 def main(argv: list[str]) -> int:
     grader_pid = int(argv[0])
-    while sys.stdin.buffer.read(1 << 16):  # nothing is ever sent: this returns at EOF
-        pass
-    clean_up_after(grader_pid)
+    notes = sys.stdin.buffer.read()  # until EOF: the grader is gone
+    clean_up_after(grader_pid, containers=jobdirs.CONTAINERS_NOTE in notes)
     return 0
 
 

@@ -2,7 +2,8 @@
 them, and removed by the next grader once that owner is dead.
 
 Each folder holds OWNER_FILE: the host, the pid and the pid's start time (so a reused pid is not
-mistaken for the owner). `remove_stale` deletes `grader-*` folders in the temp folder whose owner on
+mistaken for the owner), and in a judge's folders the grader that started the judge (its janitor waits
+for those folders' owners to die, and for no one else's). `remove_stale` deletes `grader-*` folders in the temp folder whose owner on
 this host is gone, as the Docker backend does for containers: residue of a killed grader (kill -9,
 a lost machine) is cleaned up by the next grader that starts. It never removes a folder whose owner is
 alive, one made on another host (a shared temp folder), or one without an owner file that is younger
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,12 +31,14 @@ LEGACY_SECONDS = 24 * 3600
 
 
 def process_start(pid: int) -> str | None:
-    """The start time of `pid` in clock ticks since boot (Linux), None if there is no such process."""
+    """The start time of `pid` in clock ticks since boot (Linux), None if there is no such process, or
+    only its exit status (a zombie: a grader that has ended but that its shell has not reaped yet)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None if not pid_exists(pid) else ""
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the name before ')' may hold spaces
+    fields = stat.rsplit(")", 1)[-1].split()  # from field 3 on; the name before ')' may hold spaces
+    return None if fields[0] == "Z" else fields[19]
 
 
 def pid_exists(pid: int) -> bool:
@@ -49,8 +53,18 @@ def pid_exists(pid: int) -> bool:
 
 
 def owner_record(pid: int | None = None) -> dict:
-    pid = os.getpid() if pid is None else pid
-    return {"host": socket.gethostname(), "pid": pid, "start": process_start(pid)}
+    """Who owns a folder: `pid` (this process by default), and, for this process's folders where it is a
+    judge, the grader that started it."""
+    record = {"host": socket.gethostname(), "pid": os.getpid() if pid is None else pid}
+    record["start"] = process_start(record["pid"])
+    if _SWEPT_BY_PARENT and pid is None:
+        record["grader"] = os.getppid()
+    return record
+
+
+def made_for(record: dict, grader_pid: int) -> bool:
+    """Whether a folder with owner `record` was made on this host by grader `grader_pid` or a judge it started."""
+    return record.get("host") == socket.gethostname() and grader_pid in (record.get("pid"), record.get("grader"))
 
 
 def make_job_dir(prefix: str) -> Path:
@@ -127,17 +141,6 @@ def _force_remove(folder: Path) -> None:
     shutil.rmtree(folder, onerror=unlock)
 
 
-@functools.cache
-def ensure_janitor() -> subprocess.Popen | None:
-    """Start this process's janitor (grader/janitor.py) once; it lives until this process ends (the pipe stays open)."""
-    try:
-        return subprocess.Popen([sys.executable, "-m", "grader.janitor", str(os.getpid())],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:  # no janitor: the next grader's sweep still removes what a killed one left
-        return None
-
-
 # Set in a judge (grader.judge.session): its grader swept the temp folder before starting it, the grader's
 # janitor cleans up after both if the grader dies, and the grader sweeps after a judge that did not end
 # cleanly (grader.judge.launch). A janitor of the judge's own was one more Python process per docker
@@ -149,6 +152,53 @@ def leave_sweeping_to_parent() -> None:
     """This process (a judge) neither sweeps nor starts a janitor: its grader does both for it."""
     global _SWEPT_BY_PARENT
     _SWEPT_BY_PARENT = True
+
+
+# What a grader writes to its janitor's pipe once containers may carry its pid (see expect_containers).
+CONTAINERS_NOTE = b"containers\n"
+_janitor: subprocess.Popen | None = None
+_janitor_started = False
+_expects_containers = False
+_janitor_lock = threading.Lock()
+
+
+def ensure_janitor() -> subprocess.Popen | None:
+    """Start this process's janitor (grader/janitor.py) once; it lives until this process ends (the pipe stays open)."""
+    global _janitor, _janitor_started
+    with _janitor_lock:
+        if not _janitor_started:
+            _janitor_started = True
+            try:
+                _janitor = subprocess.Popen([sys.executable, "-m", "grader.janitor", str(os.getpid())],
+                                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True)
+            except OSError:  # no janitor: the next grader's sweep still removes what a killed one left
+                return None
+            if _expects_containers:
+                _note_containers(_janitor)
+        return _janitor
+
+
+def expect_containers() -> None:
+    """This grader may own containers from now on (it talks to the engine, or hands a job to a docker
+    judge): its janitor is to look for them once it ends. A janitor never told so leaves the engine
+    alone, as a grader of the local sandbox made none, and importing the docker SDK to list nothing cost
+    about 0.2 CPU-seconds after every command. In a judge, nothing: the grader that started it said so."""
+    global _expects_containers
+    with _janitor_lock:
+        if _expects_containers or _SWEPT_BY_PARENT:
+            return
+        _expects_containers = True
+        if _janitor is not None:
+            _note_containers(_janitor)
+
+
+def _note_containers(janitor: subprocess.Popen) -> None:
+    try:
+        janitor.stdin.write(CONTAINERS_NOTE)
+        janitor.stdin.flush()
+    except (OSError, ValueError):  # it died: the next backend's sweep removes what is left
+        pass
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from grader import jobdirs
 
@@ -83,3 +84,19 @@ def test_removing_a_folder_never_changes_the_folder_that_holds_it(tmp_path):
     jobdirs._force_remove(locked)
     assert not locked.exists()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
+def test_an_owner_that_ended_but_is_not_reaped_yet_is_dead(tmp_path):
+    """A grader whose shell has not reaped it yet (a zombie) holds nothing open: its folders are residue,
+    and its janitor, woken by its end, removes them at once instead of a second later."""
+    code = ("import sys, tempfile; tempfile.tempdir = sys.argv[1]; from grader import jobdirs; "
+            "jobdirs.leave_sweeping_to_parent(); jobdirs.make_job_dir('grader-job-')")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.05)
+        assert len(jobdirs.remove_stale(tmp_path)) == 1
+    finally:
+        proc.wait()

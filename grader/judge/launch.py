@@ -85,6 +85,8 @@ def run_judge(spec: AssignmentSpec, workspace: Path | None, *, invalid: str | No
     returns for its first runner."""
     if USER_INTERRUPT.is_set():  # Ctrl-C while this job waited for its turn: start nothing new
         raise KeyboardInterrupt
+    if sandbox == "docker":  # its containers carry this process's pid: the janitor is to look for them
+        jobdirs.expect_containers()
     judge = SPARES.take() or Judge()
     try:
         return _judge_in(judge, spec, workspace, invalid=invalid, sandbox=sandbox, isolate=isolate,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 import grader
+from grader import jobdirs
 from grader.errors import InfrastructureError
 from grader.sandbox import RUNTIME_FILES, write_runtime
 from grader.sandbox.recipe import BASE_REPO, VARIANTS, digest, sandbox_file
@@ -55,6 +56,7 @@ def connect(timeout: int = 60):
     """A Docker client that answered a ping, or an InfrastructureError that says why not."""
     import docker
 
+    jobdirs.expect_containers()  # what this process makes there, its janitor removes if it is killed
     try:
         client = docker.from_env(version="auto", timeout=timeout)
         client.ping()
