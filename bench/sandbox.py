@@ -67,6 +67,17 @@ TARGETS = {
 
 
 # -- the floor (run as a subprocess of this script; the unsandboxed command is bench/unsandboxed.py) ---
+class InProcess:
+    """The reference as a test's `submission`: its functions called in this process, and
+    `submission.lazy` calls (grader.judge.proxy.Lazy) made at once."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> object:
+        return self if name == "lazy" else getattr(self._module, name)
+
+
 class FloorPlugin:
     """The fixtures the course's tests ask for, served by the reference imported in this process."""
 
@@ -78,8 +89,8 @@ class FloorPlugin:
             config.addinivalue_line("markers", marker)
 
     @pytest.fixture
-    def submission(self) -> ModuleType:
-        return self.module
+    def submission(self) -> InProcess:
+        return InProcess(self.module)
 
     @pytest.fixture(scope="session")
     def reference(self) -> ModuleType:

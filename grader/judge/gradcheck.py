@@ -1,8 +1,9 @@
 """Numerical gradients by central differences, and the CS231n-style comparison with an analytic one.
 
-The function being differentiated may be a proxy call into the runner (a student's forward pass) or a
-reference function: `numeric_gradient` only ever calls it with arrays and reads back numbers, and
-checks each result's shape before it computes with it.
+The function being differentiated may be a proxy call into the runner (a student's forward pass), one
+that describes such a call (`lambda v: submission.lazy.Affine(v, b).forward(x)`: all the perturbed calls
+then go in one exchange), or a reference function: `numeric_gradient` only ever calls it with arrays and
+reads back numbers, and checks each result's shape before it computes with it.
 
 A gradient check against the student's own forward pass proves only that forward and backward agree:
 zeros from both agree perfectly. `check_gradient` therefore first compares the forward value at the
@@ -14,11 +15,12 @@ input.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from grader.judge.checks import CheckFailed, assert_array, assert_close, assert_finite, assert_shape
+from grader.judge.proxy import Lazy, evaluate, evaluate_many
 
 # Relative errors of a correct float64 backward pass are ~1e-7 or below (a little more near the kinks of
 # ReLU); a wrong one is ~1e-2 or worse.
@@ -37,17 +39,30 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, upstream: np
     weights = 1.0 if upstream is None else upstream
     indices = list(np.ndindex(*x.shape))
     many = _many(f)
+    points = (_moved(x, index, step) for index in indices for step in (h, -h))
     if many is not None:
-        points = (_moved(x, index, step) for index in indices for step in (h, -h))
         outputs = many(points, lambda value: _output(value, shape))
     else:
-        outputs = []
-        for index in indices:  # one at a time: each output is checked before the next call
-            outputs += [_output(f(_moved(x, index, step)), shape) for step in (h, -h)]
+        outputs = _outputs(f, points, shape)
     grad = np.zeros_like(x)
     for k, index in enumerate(indices):
         grad[index] = np.sum((outputs[2 * k] - outputs[2 * k + 1]) * weights) / (2 * h)
     return grad
+
+
+def _outputs(f: Callable[[np.ndarray], Any], points: Iterator[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """f at each point, one at a time (each output checked before the next call), or, where f describes
+    its call instead of making it (submission.lazy), all described first and made in one exchange."""
+    first = next(points, None)
+    if first is None:
+        return []
+    value = f(first)
+    if isinstance(value, Lazy):
+        return evaluate_many([value, *(f(point) for point in points)], lambda got: _output(got, shape))
+    outputs = [_output(value, shape)]
+    for point in points:
+        outputs.append(_output(f(point), shape))
+    return outputs
 
 
 def _moved(x: np.ndarray, index: tuple[int, ...], step: float) -> np.ndarray:
@@ -154,7 +169,7 @@ def check_gradient(analytic: Any, f: Callable[[np.ndarray], Any], x: np.ndarray,
     reference's, otherwise it is f's. `upstream` weights an array output (d sum(f(x) * upstream)/dx).
     """
     if expected_value is not None:
-        check_forward_value(f(np.array(x, dtype=float)), expected_value, what=what, then=name,
+        check_forward_value(evaluate(f(np.array(x, dtype=float))), expected_value, what=what, then=name,
                             upstream=upstream)
     numeric = numeric_gradient(reference or f, x, upstream)
     assert_gradient(analytic, numeric, name, threshold=threshold, hints=hints, batch_size=batch_size)

@@ -141,6 +141,20 @@ class RunnerSession:
         frames = (_frame(request, args, kwargs) for args, kwargs in calls)
         return self._exchange(frames, f"{name}()", mutation=name, then=then)
 
+    def call_described_many(self, calls: list[Lazy], then: Callable[[Any], Any] | None = None) -> list[Any]:
+        """Make each described call (`submission.lazy`, see Lazy) in the runner, in order, each with its
+        own time limit, sent ahead of their replies as `call_function_many` sends its calls; `then` as
+        there. A change in place is checked as for `call_function` where the outermost call is an API
+        function's."""
+        if not calls:
+            return []
+        self._ready()
+        if missing := sorted(set().union(*(c._names for c in calls)) & set(self.missing)):
+            self._fail(NotRun(f"the submission does not define {', '.join(n + '()' for n in missing)}"))
+        first = calls[0]
+        frames = (_described_frame(c) for c in calls)
+        return self._exchange(frames, first._label, mutation=first._target.get("name"), then=then)
+
     def _ready(self) -> None:
         if self.verdict is not None:
             raise self.verdict
@@ -390,6 +404,12 @@ def _frame(request: dict, args: tuple, kwargs: dict) -> list[Any]:
     return wire.pack(message, blobs + more)
 
 
+def _described_frame(call: Lazy) -> list[Any]:
+    """A described call's frame: its node (receiver and arguments encoded with it) as the request."""
+    tree, blobs = wire.encode(call, on_object=handle_tag)
+    return wire.pack({"op": "call", **tree["$c"]}, blobs)
+
+
 def _size(frame: list[Any]) -> int:
     return sum(memoryview(part).nbytes for part in frame)
 
@@ -407,7 +427,8 @@ def _shift_blobs(tree: Any, offset: int) -> Any:
 
 
 class SubmissionProxy:
-    """`submission.name(...)` calls the student's function of that name in the runner."""
+    """`submission.name(...)` calls the student's function of that name in the runner;
+    `submission.lazy.name(...)` only describes that call (see Lazy)."""
 
     def __init__(self, session: RunnerSession) -> None:
         object.__setattr__(self, "_session", session)
@@ -415,6 +436,8 @@ class SubmissionProxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        if name == "lazy":
+            return LazyProxy(self._session)
         return ProxyFunction(self._session, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -511,3 +534,98 @@ class MethodHandle(Handle):
         if isinstance(kind, str) and len(kind) <= 80 and _QUALNAME.fullmatch(kind):
             return f"{kind}.{self._method}()"
         return f"{self._method}() of a submission object"
+
+
+class LazyProxy:
+    """`submission.lazy`: `submission.lazy.name(...)` describes a call of the student's function without
+    making it (a Lazy)."""
+
+    def __init__(self, session: RunnerSession) -> None:
+        object.__setattr__(self, "_session", session)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in self._session.names:
+            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+        return _Describer(self._session, {"name": name}, name, frozenset([name]))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("the submission proxy is read-only")
+
+
+class _Describer:
+    """What a Lazy is made by: calling it describes the call of an API function, or of a method of
+    another Lazy's result."""
+
+    __slots__ = ("_session", "_target", "_label", "_names")
+
+    def __init__(self, session: RunnerSession, target: dict, label: str, names: frozenset[str]) -> None:
+        self._session, self._target, self._label, self._names = session, target, label, names
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Lazy:
+        return Lazy(self._session, self._target, args, kwargs, f"{self._label}()", self._names)
+
+
+class Lazy(wire.Call):
+    """A call of the student's code described, not made: `submission.lazy.Affine(W, b).forward(x)`.
+
+    It is made in the runner only when something needs its value: as an argument (or the receiver) of
+    a call that is made (its result then stays in the runner), or by `evaluate`/`evaluate_many`. A
+    gradient check over a function that returns one (`lambda v: submission.lazy.Affine(v, b).forward(x)`)
+    sends every perturbed call ahead of the replies, one round trip for the chain instead of one per
+    call in it, with a fresh object each time as before. Any other use of it is a TypeError."""
+
+    __slots__ = ("_session", "_label", "_names")
+
+    def __init__(self, session: RunnerSession, target: dict, args: tuple, kwargs: dict, label: str,
+                 names: frozenset[str]) -> None:
+        super().__init__(target, args, kwargs)
+        names = names.union(*(a._names for a in _lazies_in((args, kwargs))))
+        for key, value in (("_session", session), ("_label", label), ("_names", names)):
+            object.__setattr__(self, key, value)
+
+    def __getattr__(self, name: str) -> _Describer:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Describer(self._session, {"of": self, "method": name}, f"{self._label}.{name}", self._names)
+
+    def _refuse(self, *_: Any) -> Any:
+        raise TypeError(f"{self._label} is a described call (submission.lazy), not its value: pass it to a "
+                        "call, or get its value with grader.judge.proxy.evaluate")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = _refuse
+    __iter__ = __len__ = __contains__ = __array__ = __float__ = __int__ = __index__ = __call__ = _refuse
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a described call is read-only")
+
+    def __repr__(self) -> str:
+        return f"<{self._label}, described (submission.lazy)>"
+
+
+def _lazies_in(value: Any, depth: int = 0) -> Iterator[Lazy]:
+    """The Lazy values among a call's arguments, as far down as the wire carries them."""
+    if isinstance(value, Lazy):
+        yield value
+    elif isinstance(value, (list, tuple)) and depth < wire.MAX_DEPTH:
+        for item in value:
+            yield from _lazies_in(item, depth + 1)
+    elif isinstance(value, dict) and depth < wire.MAX_DEPTH:
+        for item in value.values():
+            yield from _lazies_in(item, depth + 1)
+
+
+def evaluate(value: Any) -> Any:
+    """The value of a described call (made now, in the runner); any other value as it is."""
+    return evaluate_many([value])[0]
+
+
+def evaluate_many(values: list[Any], then: Callable[[Any], Any] | None = None) -> list[Any]:
+    """`[then(evaluate(v)) for v in values]`, where every value is a Lazy of one session: their calls
+    are sent ahead of the replies (RunnerSession.call_described_many). Plain values are passed through
+    `then` as they are."""
+    then = then or (lambda v: v)
+    if not values or not all(isinstance(v, Lazy) for v in values):
+        return [then(evaluate(v)) if isinstance(v, Lazy) else then(v) for v in values]
+    return values[0]._session.call_described_many(values, then)

@@ -7,9 +7,10 @@ student's code does here can change a score except through the values it returns
 checks on its own side.
 
 Protocol: the runner answers one frame per request. It sends two frames unasked: `started` before any
-student code runs, then whether the modules imported. Requests: `call` (an API name, a handle, or a
-handle's method by name), `getattr` (on a handle), `seed` (reseed the
-global generators before a test), `release`. A `call`'s reply also names the arguments the call changed in
+student code runs, then whether the modules imported. Requests: `call` (an API name, a handle, a
+handle's method by name, or a method of what a described call returns; described calls, `$c`, may also
+stand among the arguments, and are made as the request is read), `getattr` (on a handle), `seed` (reseed
+the global generators before a test), `release`. A `call`'s reply also names the arguments the call changed in
 place (`"mutated": ["scores", "params['W1']"]`); the judge decides whether that is allowed.
 """
 
@@ -86,9 +87,10 @@ class Runner:
         op = request.get("op")
         self.mutated = []
         if op == "call":
-            target = self._target(request)
-            args = wire.decode(request.get("args", []), blobs, on_handle=self._resolve)
-            kwargs = wire.decode(request.get("kwargs", {"$d": []}), blobs, on_handle=self._resolve)
+            hooks = {"on_handle": self._resolve, "on_call": self._call_described}
+            target = self._target(request, wire.decode(request["of"], blobs, **hooks) if "of" in request else None)
+            args = wire.decode(request.get("args", []), blobs, **hooks)
+            kwargs = wire.decode(request.get("kwargs", {"$d": []}), blobs, **hooks)
             named = name_arguments(target, args, kwargs)
             before = snapshot(named)
             result = target(*args, **kwargs)
@@ -105,11 +107,21 @@ class Runner:
             return None
         raise wire.WireError(f"unknown op {op!r}")
 
-    def _target(self, request: dict) -> Any:
+    def _target(self, request: dict, receiver: Any = None) -> Any:
+        """What a call calls: an API function, a handle or its method, or a method of `receiver` (the
+        result of the call described in the request's `of`)."""
+        if "of" in request:
+            return getattr(receiver, str(request["method"]))
         if "handle" in request:
             target = self._resolve({"$h": request["handle"]})
             return getattr(target, str(request["method"])) if "method" in request else target
         return self.functions[request["name"]]
+
+    def _call_described(self, node: dict, receiver: Any, args: list, kwargs: dict) -> Any:
+        """A call the judge described inside a request (grader.judge.proxy.Lazy), made as the request is
+        read. Its result stays here, as an argument or the receiver of the call around it; only the
+        outermost call's arguments are watched for changes in place."""
+        return self._target(node, receiver)(*args, **kwargs)
 
     def _resolve(self, tagged: dict) -> Any:
         return self.handles[tagged["$h"]]

@@ -57,11 +57,26 @@ class ChannelTimeout(WireError):
 # values <-> (JSON tree, blobs)
 
 
+class Call:
+    """A call described for the runner to make as it reads the frame that holds it (the judge's
+    `submission.lazy`, grader.judge.proxy.Lazy): `_target` names an API function (`{"name": ...}`), a
+    handle (`{"handle": id}`), or a method of another Call's result (`{"of": Call, "method": ...}`).
+    Only the judge sends these; a reply that holds one is refused (`decode` without `on_call`)."""
+
+    __slots__ = ("_target", "_args", "_kwargs")
+
+    def __init__(self, target: dict, args: tuple, kwargs: dict) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_args", args)
+        object.__setattr__(self, "_kwargs", kwargs)
+
+
 def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None) -> tuple[Any, list[bytes]]:
     """Turn a value into a JSON-able tree and a list of binary blobs.
 
-    `on_object` receives any value that is not plain data and returns its tagged handle; without it,
-    such a value is a WireError.
+    A `Call` becomes a `$c` node, its receiver and arguments encoded with the rest. `on_object`
+    receives any other value that is not plain data and returns its tagged handle; without it, such a
+    value is a WireError.
     """
     blobs: list[bytes] = []
 
@@ -88,6 +103,8 @@ def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None) -> tup
             return [walk(x, depth + 1) for x in v]
         if type(v) is dict and all(type(k) in (str, int) for k in v):
             return {"$d": [[k, walk(x, depth + 1)] for k, x in v.items()]}
+        if isinstance(v, Call):
+            return {"$c": _call_node(v, lambda x: walk(x, depth + 1))}
         if on_object is None:
             raise WireError(f"cannot send a value of type {type(v).__name__}")
         return on_object(v)
@@ -95,8 +112,19 @@ def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None) -> tup
     return walk(value, 0), blobs
 
 
-def decode(tree: Any, blobs: list[bytes], *, on_handle: Callable[[dict], Any] | None = None) -> Any:
-    """Inverse of `encode`. Arrays come back as base `ndarray`s; handles go through `on_handle`."""
+def _call_node(call: Call, walk: Callable[[Any], Any]) -> dict:
+    """A Call as its `$c` node: the target, with its receiver and arguments encoded by `walk`."""
+    node = {**call._target, "args": walk(list(call._args)), "kwargs": walk(dict(call._kwargs))}
+    if "of" in node:
+        node["of"] = walk(node["of"])
+    return node
+
+
+def decode(tree: Any, blobs: list[bytes], *, on_handle: Callable[[dict], Any] | None = None,
+           on_call: Callable[[dict, Any, list, dict], Any] | None = None) -> Any:
+    """Inverse of `encode`. Arrays come back as base `ndarray`s; handles go through `on_handle`; a `$c`
+    node (the runner's side only) is made by `on_call(node, receiver, args, kwargs)` as it is read,
+    its receiver first and then its arguments, as Python evaluates `f(a).m(b)`."""
 
     def walk(t: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -120,6 +148,13 @@ def decode(tree: Any, blobs: list[bytes], *, on_handle: Callable[[dict], Any] | 
             return {_key(k): walk(x, depth + 1) for k, x in (_pair(p) for p in _list(t[tag]))}
         if tag == "$h" and on_handle is not None:
             return on_handle(t)
+        if tag == "$c" and on_call is not None and isinstance(t[tag], dict):
+            node = t[tag]
+            receiver = walk(node["of"], depth + 1) if "of" in node else None
+            args, kwargs = walk(node.get("args", []), depth + 1), walk(node.get("kwargs", {"$d": []}), depth + 1)
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise WireError("malformed call in frame")
+            return on_call(node, receiver, args, kwargs)
         raise WireError(f"unknown or unexpected tag {tag!r} in frame")
 
     return walk(tree, 0)

@@ -113,9 +113,10 @@ def test_affine_layer(submission):
     layer = submission.Affine(W, b)
     layer.forward(x)
     dx = layer.backward(dout)
-    forwards = {"dx": lambda v: submission.Affine(W, b).forward(v),
-                "layer.dW": lambda v: submission.Affine(v, b).forward(x),
-                "layer.db": lambda v: submission.Affine(W, v).forward(x)}
+    # A fresh layer per perturbed input, each chain described (lazy) so that a check's calls go together.
+    forwards = {"dx": lambda v: submission.lazy.Affine(W, b).forward(v),
+                "layer.dW": lambda v: submission.lazy.Affine(v, b).forward(x),
+                "layer.db": lambda v: submission.lazy.Affine(W, v).forward(x)}
     with assert_all() as check:
         for name, grad, at in (("dx", dx, x), ("layer.dW", layer.dW, W), ("layer.db", layer.db, b)):
             check(check_gradient, grad, forwards[name], at, name, upstream=dout,
@@ -129,7 +130,7 @@ def test_relu_layer(submission):
     layer = submission.ReLU()
     layer.forward(x)
     dx = layer.backward(dout)
-    check_gradient(dx, lambda v: submission.ReLU().forward(v), x, "dx", upstream=dout,
+    check_gradient(dx, lambda v: submission.lazy.ReLU().forward(v), x, "dx", upstream=dout,
                    expected_value=3.89592105659, what="ReLU().forward(x)")
 
 
@@ -140,15 +141,16 @@ def test_softmax_loss_layer(submission):
     layer = submission.SoftmaxLoss()
     layer.forward(scores, y)
     dscores = layer.backward()
-    check_gradient(dscores, lambda v: submission.SoftmaxLoss().forward(v, y), scores, "backward()",
+    check_gradient(dscores, lambda v: submission.lazy.SoftmaxLoss().forward(v, y), scores, "backward()",
                    expected_value=1.85656255551, what="SoftmaxLoss().forward(scores, y)", batch_size=6)
     assert_close(layer.backward(2.0), 2 * np.asarray(dscores), name="backward(2.0), which must be 2 * backward()")
 
 
-def student_net(submission, params):
-    """affine -> ReLU -> affine built from your classes, with the test's weights."""
-    return submission.Sequential([submission.Affine(params["W1"], params["b1"]), submission.ReLU(),
-                                  submission.Affine(params["W2"], params["b2"])])
+def student_net(make, params):
+    """affine -> ReLU -> affine built from your classes, with the test's weights; `make` is `submission`,
+    or `submission.lazy` to describe the net for a gradient check."""
+    return make.Sequential([make.Affine(params["W1"], params["b1"]), make.ReLU(),
+                            make.Affine(params["W2"], params["b2"])])
 
 
 @pytest.mark.points(3)
@@ -163,9 +165,9 @@ def test_sequential_gradients(submission):
     assert isinstance(grads, dict), "net.grads must be a dict with the keys W1, b1, W2, b2"
     with assert_all() as check:
         for key in ("W1", "b1", "W2", "b2"):
-            check(check_gradient, grads.get(key), lambda v, k=key: student_net(submission, {**params, k: v}).loss(X, y),
-                  params[key], f"grads['{key}']", expected_value=1.99774030645, what="net.loss(X, y)",
-                  batch_size=5)
+            loss_of = lambda v, k=key: student_net(submission.lazy, {**params, k: v}).loss(X, y)  # noqa: E731
+            check(check_gradient, grads.get(key), loss_of, params[key], f"grads['{key}']",
+                  expected_value=1.99774030645, what="net.loss(X, y)", batch_size=5)
 
 
 # The contract of build_mlp([3, 8, 7, 4], seed)'s params.
