@@ -65,6 +65,24 @@ def test_a_reshaped_array_and_a_large_array_past_the_copy_budget(monkeypatch):
     assert seen(pure, np.arange(10_000.0).reshape(100, 100), None) == []
 
 
+class Layer:
+    def __init__(self, weights, bias=None):
+        weights *= 2
+
+    def forward(self, x, cache):
+        cache.append(x)
+        return x
+
+
+def test_a_method_and_a_constructor_name_their_parameters_on_every_call():
+    """Their signatures are worked out once (per method's function, per class) and hold for every
+    instance: a bound method is a new object each call, and its first parameter is already bound."""
+    for _ in range(2):
+        assert seen(Layer, np.ones(2)) == ["weights"]
+        assert seen(Layer(np.ones(2)).forward, np.ones(2), cache=[]) == ["cache"]
+    assert [name for name, _ in runner.name_arguments(Layer(np.ones(1)).forward, [1, 2], {})] == ["x", "cache"]
+
+
 def test_a_function_without_a_signature_gets_positional_labels():
     assert runner.name_arguments(max, [np.zeros(1), np.ones(1)], {})[1][0] == "argument 2"
 
