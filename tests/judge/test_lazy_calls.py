@@ -95,6 +95,11 @@ def test_a_described_chain_has_the_value_of_the_calls_made_one_by_one(submission
                                   submission.Affine(W, B).forward(X))
 
 
+def test_a_described_call_may_be_an_argument_of_a_call_that_is_made(submission):
+    chain = submission.Chain([submission.lazy.Affine(W, B), submission.lazy.Affine(W2, B2)])
+    assert chain.loss(X) == pytest.approx(float(np.sum(np.tanh(np.tanh(X @ W + B) @ W2 + B2) ** 2)), rel=1e-12)
+
+
 def test_a_gradient_check_over_described_calls_is_one_exchange(parts, submission, monkeypatch):
     session, _ = parts
     eager_f = lambda v: submission.Chain([submission.Affine(v, B), submission.Affine(W2, B2)]).loss(X)  # noqa: E731
