@@ -3,9 +3,9 @@ them, and removed by the next grader once that owner is dead.
 
 Each folder holds OWNER_FILE: the host, the pid and the pid's start time (so a reused pid is not
 mistaken for the owner), and in a judge's folders the grader that started the judge (its janitor waits
-for those folders' owners to die, and for no one else's). `remove_stale` deletes `grader-*` folders in the temp folder whose owner on
-this host is gone, as the Docker backend does for containers: residue of a killed grader (kill -9,
-a lost machine) is cleaned up by the next grader that starts. It never removes a folder whose owner is
+for those folders' owners to die, and for no one else's). `remove_stale` deletes `grader-*` folders in
+the temp folder whose owner on this host is gone, as the Docker backend does for containers: residue
+of a killed grader (kill -9, a lost machine) is cleaned up by the next grader that starts. It never removes a folder whose owner is
 alive, one made on another host (a shared temp folder), or one without an owner file that is younger
 than LEGACY_SECONDS (it may be being created right now).
 """

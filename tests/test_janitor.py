@@ -104,7 +104,8 @@ def test_a_janitor_waits_until_its_grader_s_judges_are_gone(tmp_path, monkeypatc
 HERE = jobdirs.owner_record()["host"]
 
 
-@pytest.mark.parametrize("record, made", [({"host": HERE, "pid": 7}, True), ({"host": HERE, "pid": 1, "grader": 7}, True),
-                                          ({"host": HERE, "pid": 1}, False), ({"host": "elsewhere", "grader": 7}, False)])
+@pytest.mark.parametrize("record, made", [
+    ({"host": HERE, "pid": 7}, True), ({"host": HERE, "pid": 1, "grader": 7}, True),
+    ({"host": HERE, "pid": 1}, False), ({"host": "elsewhere", "grader": 7}, False)])
 def test_a_folder_is_a_grader_s_when_it_or_its_judge_made_it_on_this_host(record, made):
     assert jobdirs.made_for(record, 7) is made

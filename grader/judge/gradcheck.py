@@ -50,7 +50,8 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, upstream: np
     return grad
 
 
-def _outputs(f: Callable[[np.ndarray], Any], points: Iterator[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+def _outputs(f: Callable[[np.ndarray], Any], points: Iterator[np.ndarray],
+             shape: tuple[int, ...]) -> list[np.ndarray]:
     """f at each point, one at a time (each output checked before the next call), or, where f describes
     its call instead of making it (submission.lazy), all described first and made in one exchange."""
     first = next(points, None)

@@ -102,13 +102,15 @@ def test_a_described_call_may_be_an_argument_of_a_call_that_is_made(submission):
 
 def test_a_gradient_check_over_described_calls_is_one_exchange(parts, submission, monkeypatch):
     session, _ = parts
-    eager_f = lambda v: submission.Chain([submission.Affine(v, B), submission.Affine(W2, B2)]).loss(X)  # noqa: E731
-    lazy_f = lambda v: submission.lazy.Chain([submission.lazy.Affine(v, B), submission.lazy.Affine(W2, B2)]).loss(X)  # noqa: E731
+
+    def net(make, v):
+        return make.Chain([make.Affine(v, B), make.Affine(W2, B2)]).loss(X)
+
     seen = exchanges(session, monkeypatch)
-    eager = numeric_gradient(eager_f, W)
+    eager = numeric_gradient(lambda v: net(submission, v), W)
     assert len(seen) == 2 * W.size * 4  # three constructors and the loss, for each perturbed input
     seen.clear()
-    lazy = numeric_gradient(lazy_f, W)
+    lazy = numeric_gradient(lambda v: net(submission.lazy, v), W)
     assert seen == ["Chain().loss()"]
     np.testing.assert_array_equal(lazy, eager)
 
