@@ -20,6 +20,8 @@ from grader.errors import SpecError
 SLUG = re.compile(r"^(\d\d)-([a-z0-9][a-z0-9-]*)$")
 FILENAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 TOP_KEYS = {"schema", "title", "points", "files", "api", "limits", "runtime"}
+# The one attribute of `submission` that is not a student's function.
+RESERVED_NAME = "lazy"
 FILES_KEYS = {"required", "max_kb"}
 RUNTIME_KEYS = {"seed", "gpu", "needs"}
 
@@ -179,6 +181,9 @@ def _api(table: Any, where: str) -> dict[str, list[str]]:
     for filename, names in table.items():
         if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier() for n in names):
             raise SpecError(f"{where}: [api] {filename!r} must be a list of function names")
+        if RESERVED_NAME in names:  # a test's `submission.lazy` is the proxy's own (grader.judge.proxy.Lazy)
+            raise SpecError(f"{where}: [api] {filename!r} names {RESERVED_NAME!r}, which tests reach as "
+                            f"`submission.{RESERVED_NAME}` (described calls): give the function another name")
     return {k: list(v) for k, v in table.items()}
 
 

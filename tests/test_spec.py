@@ -34,6 +34,11 @@ def test_gpu_is_true_false_or_optional(tmp_path):
         load_spec(write(tmp_path, GOOD.replace("seed = 4", 'seed = 4\ngpu = "yes"'), "07-c"))
 
 
+def test_an_api_function_may_not_be_called_lazy(tmp_path):
+    with pytest.raises(SpecError, match=r"names 'lazy', which tests reach as `submission.lazy`"):
+        load_spec(write(tmp_path, GOOD.replace('"m.py" = ["f"]', '"m.py" = ["f", "lazy"]')))
+
+
 def test_every_course_assignment_loads(course):
     specs = find_assignments(course)
     assert specs and all(spec.points > 0 for spec in specs)

@@ -23,7 +23,7 @@ from grader.errors import InfrastructureError
 from grader.judge.verdicts import (BadValue, CallTimeout, MutatedArgument, NotRun, RunnerDied, StudentError,
                                    Verdict)
 from grader.sandbox import Backend, RunnerProcess
-from grader.spec import Limits
+from grader.spec import RESERVED_NAME, Limits
 
 MAX_RESTARTS = 25
 # A handle's function or method name that feedback may print (`Net.loss()`): the runner is untrusted.
@@ -436,7 +436,7 @@ class SubmissionProxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        if name == "lazy":
+        if name == RESERVED_NAME:
             return LazyProxy(self._session)
         return ProxyFunction(self._session, name)
 
