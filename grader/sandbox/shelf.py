@@ -36,6 +36,7 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from grader import jobdirs
 from grader.janitor import CLAIMANT, LABEL, SHELF_LABEL
 from grader.spec import Limits
 
@@ -105,6 +106,9 @@ def claim(needs: tuple[str, ...], limits: Limits) -> dict | None:
     shelf = folder(make=False) if shelf_seconds() > 0 else None
     if shelf is None:
         return None
+    # Before anything is claimed: a claim needs no engine call, so no connect() has told the janitor that
+    # this grader may own a container, and a grader killed right after its claim left it on the engine.
+    jobdirs.expect_containers()
     now = time.time()
     for marker in sorted(shelf.glob(f"{key_for(needs, limits)}.*.ready")):
         if (entry := _fresh(marker, now)) is None:

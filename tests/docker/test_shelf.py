@@ -17,7 +17,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from grader import jobdirs
 from grader.authoring.examples import materialise
+from grader.janitor import CLAIMANT
 from grader.pipeline.batch import grade_batch
 from grader.sandbox import shelf
 from grader.sandbox.docker import LABEL, remove_stale_containers
@@ -110,6 +112,22 @@ def test_an_unclaimed_container_that_ended_is_removed_by_any_judge_s_janitor(eng
     assert remove_stale_containers(engine) >= 1
     with pytest.raises(docker.errors.NotFound):
         container.reload()
+
+
+def test_a_claim_tells_the_janitor_before_the_container_is_the_grader_s(engine, spec, private_shelf, monkeypatch):
+    """A claim makes no engine call (that would tell the janitor through connect()): without its own
+    word, a grader killed right after claiming left the container behind (1 run of the suite in 3)."""
+    shelf.stock(spec.needs, spec.limits)
+    _, waiting = _waiting(spec, timeout=0)
+    claimant = Path(waiting["slot"]).parent / CLAIMANT
+    told = []
+    monkeypatch.setattr(jobdirs, "expect_containers", lambda: told.append(claimant.exists()))
+    claimed = shelf.claim(spec.needs, spec.limits)
+    try:
+        assert claimed and claimed["container"] == waiting["container"]
+        assert told == [False]  # told once, before the claim
+    finally:
+        shelf.unclaim(claimed)
 
 
 def test_a_killed_grader_s_claimed_container_is_removed_by_its_janitor(engine, spec, private_shelf, tmp_path):
