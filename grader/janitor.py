@@ -12,10 +12,8 @@ or another grader's containers, and it never grades anything.
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -50,14 +48,8 @@ def _judges_alive(grader_pid: int) -> bool:
     """Whether a folder of the grader's (a judge's, see grader.jobdirs.owner_record) still has a live
     owner: another grader's folders are no reason to wait (with two graders on the machine, every
     janitor waited the whole SETTLE_SECONDS, asking the engine each second)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{jobdirs.PREFIX}*"):
-        try:
-            record = json.loads((folder / jobdirs.OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and jobdirs.made_for(record, grader_pid) and jobdirs.owner_alive(record):
-            return True
-    return False
+    return any(jobdirs.made_for(record, grader_pid) and jobdirs.owner_alive(record)
+               for _, record in jobdirs.owned_folders())
 
 
 def _remove_containers(grader_pid: int) -> None:

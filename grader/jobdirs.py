@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 OWNER_FILE = ".grader-owner.json"
 PREFIX = "grader-"
@@ -60,6 +61,17 @@ def owner_record(pid: int | None = None) -> dict:
     if _SWEPT_BY_PARENT and pid is None:
         record["grader"] = os.getppid()
     return record
+
+
+def owned_folders(prefix: str = PREFIX) -> Iterator[tuple[Path, dict]]:
+    """Each `prefix`* folder in the temp folder with its owner record, where it has a readable one."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            record = json.loads((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            yield folder, record
 
 
 def made_for(record: dict, grader_pid: int) -> bool:

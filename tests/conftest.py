@@ -2,7 +2,6 @@
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -137,14 +136,5 @@ def own_grader_folders(prefix: str = "grader-") -> list[str]:
     left behind. Other graders on the machine (the other xdist worker's, say) make folders there too, so
     a test never counts theirs. (`grader-example-*` are the example mistakes this process materialised
     from their patches, kept while it lives: no grading makes one.)"""
-    left = []
-    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
-        if folder.name.startswith("grader-example-"):
-            continue
-        try:
-            owner = json.loads((folder / jobdirs.OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if owner.get("pid") == os.getpid():
-            left.append(folder.name)
-    return sorted(left)
+    return sorted(folder.name for folder, owner in jobdirs.owned_folders(prefix)
+                  if owner.get("pid") == os.getpid() and not folder.name.startswith("grader-example-"))
