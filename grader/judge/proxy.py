@@ -399,9 +399,8 @@ def handle_tag(value: Any) -> dict:
 def _frame(request: dict, args: tuple, kwargs: dict) -> list[Any]:
     """A call's frame: `request` with the arguments encoded (handles as their tags)."""
     tree_args, blobs = wire.encode(list(args), on_object=handle_tag)
-    tree_kwargs, more = wire.encode(kwargs, on_object=handle_tag)
-    message = {**request, "args": tree_args, "kwargs": _shift_blobs(tree_kwargs, len(blobs))}
-    return wire.pack(message, blobs + more)
+    tree_kwargs, blobs = wire.encode(kwargs, on_object=handle_tag, blobs=blobs)
+    return wire.pack({**request, "args": tree_args, "kwargs": tree_kwargs}, blobs)
 
 
 def _described_frame(call: Lazy) -> list[Any]:
@@ -412,18 +411,6 @@ def _described_frame(call: Lazy) -> list[Any]:
 
 def _size(frame: list[Any]) -> int:
     return sum(memoryview(part).nbytes for part in frame)
-
-
-def _shift_blobs(tree: Any, offset: int) -> Any:
-    """Renumber array references of a second encode so both can share one blob list."""
-    if isinstance(tree, list):
-        return [_shift_blobs(x, offset) for x in tree]
-    if isinstance(tree, dict):
-        if set(tree) in ({"$a"}, {"$s"}):
-            key = next(iter(tree))
-            return {key: tree[key] + offset}
-        return {k: _shift_blobs(v, offset) for k, v in tree.items()}
-    return tree
 
 
 class SubmissionProxy:
@@ -618,7 +605,7 @@ def _lazies_in(value: Any, depth: int = 0) -> Iterator[Lazy]:
 
 def evaluate(value: Any) -> Any:
     """The value of a described call (made now, in the runner); any other value as it is."""
-    return evaluate_many([value])[0]
+    return value._session.call_described_many([value])[0] if isinstance(value, Lazy) else value
 
 
 def evaluate_many(values: list[Any], then: Callable[[Any], Any] | None = None) -> list[Any]:
@@ -627,5 +614,5 @@ def evaluate_many(values: list[Any], then: Callable[[Any], Any] | None = None) -
     `then` as they are."""
     then = then or (lambda v: v)
     if not values or not all(isinstance(v, Lazy) for v in values):
-        return [then(evaluate(v)) if isinstance(v, Lazy) else then(v) for v in values]
+        return [then(evaluate(v)) for v in values]
     return values[0]._session.call_described_many(values, then)

@@ -58,6 +58,7 @@ class Runner:
         self.functions: dict[str, Any] = {}
         self.handles: dict[int, Any] = {}
         self.mutated: list[str] = []  # what the last call changed in place, by argument name
+        self._hooks = {"on_handle": self._resolve, "on_call": self._call_described}  # how a request decodes
 
     # -- loading --------------------------------------------------------------------------------------
     def load(self) -> dict:
@@ -87,14 +88,11 @@ class Runner:
         op = request.get("op")
         self.mutated = []
         if op == "call":
-            hooks = {"on_handle": self._resolve, "on_call": self._call_described}
+            hooks = self._hooks
             target = self._target(request, wire.decode(request["of"], blobs, **hooks) if "of" in request else None)
             args = wire.decode(request.get("args", []), blobs, **hooks)
             kwargs = wire.decode(request.get("kwargs", {"$d": []}), blobs, **hooks)
-            named = name_arguments(target, args, kwargs)
-            before = snapshot(named)
-            result = target(*args, **kwargs)
-            self.mutated = changed(before)
+            result, self.mutated = call_watched(target, args, kwargs)
             return result
         if op == "getattr":
             return getattr(self._resolve(request), str(request["attr"]))
@@ -170,22 +168,36 @@ def _methods(cls: type) -> list[str]:
     return _METHODS[cls]
 
 
-def name_arguments(target: Any, args: list | tuple, kwargs: dict) -> list[tuple[str, Any]]:
-    """Each argument with the name the function's signature gives it (`scores`), else `argument 2`."""
+def call_watched(target: Any, args: list, kwargs: dict) -> tuple[Any, list[str]]:
+    """`target(*args, **kwargs)`, and the labels of the arguments it changed in place (`scores`,
+    `params['W1']`). Arguments are named only when one changed: a signature's binding is a tenth of a
+    small call's time in the runner, and almost no call changes anything."""
+    before = snapshot(args, kwargs)
+    result = target(*args, **kwargs)
+    changes = changed(before)
+    if not changes:
+        return result, []
+    names = name_arguments(target, args, kwargs)
+    return result, [names[key] + path for key, path in changes]
+
+
+def name_arguments(target: Any, args: list | tuple, kwargs: dict) -> dict[int | str, str]:
+    """The name of each argument, by position or keyword, as the function's signature gives it:
+    `scores`, `rest[0]` for a `*rest`, and `argument 2` where there is no signature to say."""
     try:
-        bound = _signature(target).bind(*args, **kwargs)
-    except (TypeError, ValueError):  # no signature, or a call the function will refuse anyway
-        return [(f"argument {i + 1}", a) for i, a in enumerate(args)] + [(str(k), v) for k, v in kwargs.items()]
-    named: list[tuple[str, Any]] = []
-    for name, value in bound.arguments.items():
-        kind = bound.signature.parameters[name].kind
-        if kind is inspect.Parameter.VAR_POSITIONAL:
-            named += [(f"{name}[{i}]", v) for i, v in enumerate(value)]
-        elif kind is inspect.Parameter.VAR_KEYWORD:
-            named += [(str(k), v) for k, v in value.items()]
+        parameters = list(_signature(target).parameters.values())
+    except (TypeError, ValueError):  # no signature (a builtin, some C types)
+        parameters = []
+    positional = [p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                            inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+    names: dict[int | str, str] = {}
+    for i in range(len(args)):
+        if i < len(positional):
+            names[i] = positional[i]
         else:
-            named.append((name, value))
-    return named
+            names[i] = f"{star}[{i - len(positional)}]" if star else f"argument {i + 1}"
+    return names | {key: str(key) for key in kwargs}  # a keyword is its parameter's name, or a **kwargs key
 
 
 _SIGNATURES: dict[Any, inspect.Signature] = {}
@@ -211,42 +223,44 @@ def _signature(target: Any) -> inspect.Signature:
         return signature
 
 
-def snapshot(named: list[tuple[str, Any]]) -> list[tuple[str, Any, Any]]:
-    """(label, object, fingerprint) for each array and dict/list found in the arguments, before a call."""
-    out: list[tuple[str, Any, Any]] = []
+def snapshot(args: list | tuple, kwargs: dict) -> list[tuple[int | str, str, Any, Any]]:
+    """(argument's position or keyword, path inside it, object, fingerprint) for each array and
+    dict/list found in the arguments, before a call."""
+    out: list[tuple[int | str, str, Any, Any]] = []
     budget = [COPY_BYTES]
 
-    def walk(label: str, value: Any, depth: int) -> None:
+    def walk(key: int | str, path: str, value: Any, depth: int) -> None:
         if len(out) >= MAX_WATCHED:
             return
         if isinstance(value, np.ndarray):
             copy = value.nbytes <= budget[0]
             budget[0] -= value.nbytes if copy else 0
-            out.append((label, value, _fingerprint(value, copy)))
+            out.append((key, path, value, _fingerprint(value, copy)))
         elif isinstance(value, (dict, list)) and depth < MAX_DEPTH:
-            out.append((label, value, _members(value)))
+            out.append((key, path, value, _members(value)))
             items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, member in list(items)[:MAX_WATCHED]:
-                walk(f"{label}[{key!r}]", member, depth + 1)
+            for inner, member in list(items)[:MAX_WATCHED]:
+                walk(key, f"{path}[{inner!r}]", member, depth + 1)
         elif isinstance(value, tuple) and depth < MAX_DEPTH:
             for i, member in enumerate(value[:MAX_WATCHED]):
-                walk(f"{label}[{i}]", member, depth + 1)
+                walk(key, f"{path}[{i}]", member, depth + 1)
 
-    for name, value in named:
-        walk(name, value, 0)
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        walk(key, "", value, 0)
     return out
 
 
-def changed(before: list[tuple[str, Any, Any]]) -> list[str]:
-    """The labels whose array contents, or whose container's members, differ from the snapshot."""
-    out: list[str] = []
-    for label, value, print_before in before:
+def changed(before: list[tuple[int | str, str, Any, Any]]) -> list[tuple[int | str, str]]:
+    """(argument, path) of each array whose contents, or container whose members, differ from the
+    snapshot."""
+    out: list[tuple[int | str, str]] = []
+    for key, path, value, print_before in before:
         if isinstance(value, np.ndarray):
             now = _fingerprint(value, isinstance(print_before[-1], np.ndarray), live=True)
         else:
             now = _members(value)
         if not _same(print_before, now):
-            out.append(label)
+            out.append((key, path))
     return out
 
 

@@ -71,14 +71,16 @@ class Call:
         object.__setattr__(self, "_kwargs", kwargs)
 
 
-def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None) -> tuple[Any, list[bytes]]:
+def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None,
+           blobs: list[Any] | None = None) -> tuple[Any, list[Any]]:
     """Turn a value into a JSON-able tree and a list of binary blobs.
 
     A `Call` becomes a `$c` node, its receiver and arguments encoded with the rest. `on_object`
     receives any other value that is not plain data and returns its tagged handle; without it, such a
-    value is a WireError.
+    value is a WireError. Given `blobs`, the value's blobs are appended there (and numbered after those
+    already in it), so that several values can share one frame.
     """
-    blobs: list[bytes] = []
+    blobs = [] if blobs is None else blobs
 
     def walk(v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -263,13 +265,18 @@ def _npy_head(data: memoryview) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 def pack(message: dict, blobs: list[Any]) -> list[Any]:
     """A whole frame as the buffers to write in order. A blob is one buffer, or (from `encode`) the
     segments of an array's `.npy` bytes; none is copied into a joined string."""
-    body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(message).encode()
     parts = [struct.pack(">II", len(body), len(blobs)), body]
     for blob in blobs:
         segments = blob if isinstance(blob, tuple) else (blob,)
         parts.append(struct.pack(">Q", sum(memoryview(x).nbytes for x in segments)))
         parts += segments
     return parts
+
+
+# Made once: json.dumps and json.loads with options build a new coder per call (a few microseconds of
+# every small call, on both sides).
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def _bare_constant(name: str) -> Any:
@@ -302,6 +309,7 @@ class Channel:
         self.read_fd, self.write_fd, self.max_frame_bytes = read_fd, write_fd, max_frame_bytes
         self._ahead = memoryview(b"")  # bytes read past the last complete read
         self._spare = bytearray(READ_AHEAD)
+        self._json = json.JSONDecoder(parse_constant=_bare_constant, parse_float=_finite_float)
         for fd in {read_fd, write_fd}:
             _tune(fd)
 
@@ -331,8 +339,8 @@ class Channel:
             raise WireError(f"the plain values in a frame take {json_len} bytes of JSON, over the limit of "
                             f"{MAX_JSON_BYTES} (return large data as numpy arrays)")
         try:
-            message = json.loads(self._read(json_len, deadline, budget), parse_constant=_bare_constant,
-                                 parse_float=_finite_float)
+            # `pack` writes ASCII: bytes that are not UTF-8 (json.loads would guess UTF-16) are malformed.
+            message = self._json.decode(str(self._read(json_len, deadline, budget), "utf-8"))
         except (ValueError, RecursionError) as exc:
             raise WireError(f"malformed frame: {exc}") from None
         if not isinstance(message, dict):
@@ -344,12 +352,16 @@ class Channel:
         return message, blobs
 
     def _read(self, n: int, deadline: float | None, budget: list[int], *, raw: bool = False) -> Any:
-        """Exactly n bytes in one buffer of that size: a bytearray, or with `raw` an uninitialised uint8
-        array (a blob: arrays then view it, and nothing is zero-filled first). Each read also fills the
-        spare buffer with what follows, if it has arrived, so a small frame is one system call."""
+        """Exactly n bytes in one buffer of that size: a bytes-like object, or with `raw` an uninitialised
+        uint8 array of its own (a blob: arrays then view it, writable, and nothing is zero-filled first).
+        Each read also fills the spare buffer with what follows, if it has arrived, so a small frame is
+        one system call."""
         budget[0] -= n
         if budget[0] < 0:
             raise WireError(f"frame larger than the limit of {self.max_frame_bytes} bytes")
+        if not raw and self._ahead.nbytes >= n:  # a small frame's parts: already here, read-only is enough
+            got, self._ahead = self._ahead[:n], self._ahead[n:]
+            return got
         buffer = np.empty(n, dtype=np.uint8) if raw else bytearray(n)
         view = memoryview(buffer).cast("B")
         filled = min(n, self._ahead.nbytes)

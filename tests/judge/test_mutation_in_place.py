@@ -12,9 +12,7 @@ from grader.spec import load_spec
 
 def seen(function, *args, **kwargs):
     """What the runner would report for one call of `function` (the runner's own code, in this process)."""
-    before = runner.snapshot(runner.name_arguments(function, args, kwargs))
-    function(*args, **kwargs)
-    return runner.changed(before)
+    return runner.call_watched(function, args, kwargs)[1]
 
 
 def shift(scores, y):
@@ -80,11 +78,24 @@ def test_a_method_and_a_constructor_name_their_parameters_on_every_call():
     for _ in range(2):
         assert seen(Layer, np.ones(2)) == ["weights"]
         assert seen(Layer(np.ones(2)).forward, np.ones(2), cache=[]) == ["cache"]
-    assert [name for name, _ in runner.name_arguments(Layer(np.ones(1)).forward, [1, 2], {})] == ["x", "cache"]
+    assert list(runner.name_arguments(Layer(np.ones(1)).forward, [1, 2], {}).values()) == ["x", "cache"]
+
+
+def test_arguments_by_keyword_in_any_order_and_extra_positionals_are_named_by_the_signature():
+    def step(w, dw, config=None, *more, **options):
+        dw *= 0
+        config["t"] = 1
+        more[1][0] = 1.0
+        options["cache"].append(1)
+
+    changes = seen(step, np.ones(2), np.ones(2), {}, np.zeros(1), np.zeros(1), cache=[])
+    assert changes == ["dw", "config", "more[1]", "cache"]
+    assert seen(lambda w, dw, config: step(w, dw, config, 0, np.zeros(1), cache=[]),
+                np.ones(2), config={}, dw=np.ones(2)) == ["config", "dw"]  # in the order of the call
 
 
 def test_a_function_without_a_signature_gets_positional_labels():
-    assert runner.name_arguments(max, [np.zeros(1), np.ones(1)], {})[1][0] == "argument 2"
+    assert runner.name_arguments(max, [np.zeros(1), np.ones(1)], {})[1] == "argument 2"
 
 
 TOML = '''
