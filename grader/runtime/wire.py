@@ -77,8 +77,7 @@ def encode(value: Any, *, on_object: Callable[[Any], dict] | None = None,
 
     A `Call` becomes a `$c` node, its receiver and arguments encoded with the rest. `on_object`
     receives any other value that is not plain data and returns its tagged handle; without it, such a
-    value is a WireError. Given `blobs`, the value's blobs are appended there (and numbered after those
-    already in it), so that several values can share one frame.
+    value is a WireError. Given `blobs`, blobs are appended there: several values can share one frame.
     """
     blobs = [] if blobs is None else blobs
 
