@@ -11,16 +11,19 @@ report: that is `grader.report`'s job, in the parent.
 from __future__ import annotations
 
 import gc
+import sys
 
 if __name__ == "__main__":  # the judge's own process, from its first import to its tests (see GcAfterCollection)
     gc.disable()
+    # The grader's own modules keep their bytecode, as an installed package's do (compiled afresh, they
+    # cost every judge about 50 ms); the course's files never get any (see run_job).
+    sys.dont_write_bytecode = False
 
 import importlib
 import json
 import os
 import resource
 import select
-import sys
 import threading
 import time
 from pathlib import Path
@@ -88,6 +91,9 @@ def run_job(job: dict) -> dict:
 
         plugin = JudgePlugin(spec, session)
         args = _pytest_args(spec, job.get("visibility", "all"), Path(job["result"]).parent)
+        for name in (m for m in PRELOAD if m.startswith("grader.")):  # what tests import, its bytecode kept
+            importlib.import_module(name)
+        sys.dont_write_bytecode = True  # nothing beside the tests, the reference or the datasets
         code = pytest.main(args, plugins=[plugin, GcAfterCollection(), *_progress_notes(job)])
     finally:
         output, environment = _close(session)

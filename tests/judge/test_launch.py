@@ -3,14 +3,20 @@ no janitor of its own, and the grader sweeps after a judge that did not end clea
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
 
+import grader.judge.plugin
 from grader import jobdirs
+from grader.ingest.workspace import ingest
 from grader.judge.launch import Judge, run_judge
+from grader.spec import find_assignment
+from tests.conftest import COURSE
 from tests.judge.test_spares import numpy_basics  # noqa: F401  (the fixture)
 
 
@@ -70,3 +76,21 @@ def test_a_spare_discarded_unused_sweeps_nothing(monkeypatch):
     judge = Judge()
     judge.discard()
     assert sweeps == [] and not judge.tmp.exists()
+
+
+def test_a_judge_keeps_the_grader_s_bytecode_and_writes_none_beside_the_course(tmp_path):
+    """The grader's modules are cached like an installed package's (a judge compiled them afresh every
+    time: about 50 ms); the course's tests and reference, imported by the same process, get none."""
+    for part in ("assignments", "solutions"):
+        shutil.copytree(COURSE / part / "01-numpy-basics", tmp_path / part / "01-numpy-basics")
+    spec = find_assignment(tmp_path, "01-numpy-basics")
+    workspace = ingest(spec.solution, spec)
+    cached = Path(importlib.util.cache_from_source(grader.judge.plugin.__file__))
+    cached.unlink(missing_ok=True)
+    try:
+        result = run_judge(spec, workspace.path, invalid=None, sandbox="local", isolate=False, visibility="all")
+    finally:
+        workspace.remove()
+    assert sum(t["score"] for t in result["tests"]) == spec.points
+    assert cached.is_file()
+    assert list(tmp_path.rglob("__pycache__")) == [] and list(tmp_path.rglob("*.pyc")) == []
