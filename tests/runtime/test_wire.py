@@ -4,6 +4,7 @@ import io
 import math
 import os
 import pickle
+import struct
 import threading
 import time
 
@@ -171,3 +172,21 @@ def test_an_array_is_sent_from_its_own_memory():
     thread.join()
     message, received = got[0]
     assert np.array_equal(wire.decode(message["value"], received)["w"], big.T)
+
+
+def test_a_frame_s_json_is_utf8_or_malformed_and_its_arrays_arrive_writable():
+    """`pack` writes ASCII JSON; the reader decodes UTF-8 with one decoder per channel (json.loads
+    would have guessed UTF-16 from the bytes). A small frame's parts are read from one read-ahead
+    buffer, and its arrays still get memory of their own that a student's function may change."""
+    r, w = os.pipe()
+    channel = wire.Channel(r, w, max_frame_bytes=1 << 20)
+    body = '{"value": 1}'.encode("utf-16")
+    os.write(w, struct.pack(">II", len(body), 0) + body)
+    with pytest.raises(wire.WireError, match="malformed frame"):
+        channel.receive(deadline=time.monotonic() + 1)
+    tree, blobs = wire.encode([np.arange(4.0), "é"])
+    channel.send({"value": tree}, blobs)
+    message, got = channel.receive(deadline=time.monotonic() + 1)
+    array, text = wire.decode(message["value"], got)
+    array += 1
+    assert np.array_equal(array, np.arange(1.0, 5.0)) and text == "é"
