@@ -123,6 +123,11 @@ class RunnerSession:
         self._ready()
         return self._exchange(iter([_frame(request, args, kwargs)]), label)[0]
 
+    def require_api(self, name: str) -> None:
+        """An AttributeError, meant for the test's author, where the assignment's [api] lacks `name`."""
+        if name not in self.names:
+            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+
     def call_function(self, name: str, args: tuple, kwargs: dict) -> Any:
         return self.call_function_many(name, [(args, kwargs)])[0]
 
@@ -132,8 +137,7 @@ class RunnerSession:
         and checks, as as many `call_function`s would make them; `then` turns each value into what is
         kept (a check that raises stops there). Several calls travel ahead of their replies (see
         `_exchange`), so the runner answers them back to back."""
-        if name not in self.names:
-            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+        self.require_api(name)
         self._ready()
         if name in self.missing:
             self._fail(NotRun(f"the submission does not define {name}()"))
@@ -533,8 +537,7 @@ class LazyProxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        if name not in self._session.names:
-            raise AttributeError(f"{name!r} is not in the assignment's [api]; add it to assignment.toml")
+        self._session.require_api(name)
         return _Describer(self._session, {"name": name}, name, frozenset([name]))
 
     def __setattr__(self, name: str, value: Any) -> None:
