@@ -1,14 +1,21 @@
 """Shared fixtures of the framework's own tests."""
 
+from __future__ import annotations
+
+import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from grader import jobdirs
 from grader.errors import InfrastructureError
-from grader.spec import AssignmentSpec, find_assignment
+from grader.spec import AssignmentSpec, Limits, find_assignment
+
+if TYPE_CHECKING:
+    from grader.judge.proxy import RunnerSession
 
 COURSE = Path(__file__).resolve().parent.parent
 
@@ -138,3 +145,24 @@ def own_grader_folders(prefix: str = "grader-") -> list[str]:
     from their patches, kept while it lives: no grading makes one.)"""
     return sorted(folder.name for folder, owner in jobdirs.owned_folders(prefix)
                   if owner.get("pid") == os.getpid() and not folder.name.startswith("grader-example-"))
+
+
+@contextlib.contextmanager
+def runner_session(folder: Path, source: str, names: list[str], limits: Limits | None = None
+                   ) -> Iterator[RunnerSession]:
+    """A judge's session over a real, unjailed local runner whose submission is `source` (as `m.py`, its
+    [api] `names`, in a workspace made in `folder`), closed with its sandbox on the way out."""
+    from grader.judge.proxy import RunnerSession
+    from grader.sandbox import RunnerConfig, make_backend
+
+    workspace = folder / "ws"
+    workspace.mkdir()
+    (workspace / "m.py").write_text(source)
+    api, limits = {"m.py": list(names)}, limits or Limits()
+    backend = make_backend("local", RunnerConfig(workspace, api, 1), limits, isolate=False)
+    session = RunnerSession(backend, limits, api, seed=1)
+    try:
+        yield session
+    finally:
+        session.close()
+        backend.close()

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.judge.proxy import ENDING_GRACE_SECONDS, RunnerSession, SubmissionProxy
+from grader.judge.proxy import ENDING_GRACE_SECONDS, SubmissionProxy
 from grader.judge.verdicts import RunnerDied
-from grader.sandbox import RunnerConfig, make_backend
-from grader.spec import Limits
+from tests.conftest import runner_session
 
 # The channel closes at once; the process ends a moment later, with a code of its own.
 MODULE = '''
@@ -26,15 +25,8 @@ def leave(seconds):
 
 @pytest.fixture
 def session(tmp_path: Path):
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "m.py").write_text(MODULE)
-    api = {"m.py": ["leave"]}
-    backend = make_backend("local", RunnerConfig(workspace, api, 1), Limits(), isolate=False)
-    session = RunnerSession(backend, Limits(), api, seed=1)
-    yield session
-    session.close()
-    backend.close()
+    with runner_session(tmp_path, MODULE, ["leave"]) as session:
+        yield session
 
 
 def test_a_runner_that_ends_after_closing_its_channel_is_described_by_its_own_exit(session):

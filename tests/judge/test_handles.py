@@ -4,11 +4,10 @@
 import numpy as np
 import pytest
 
-from grader.judge.proxy import Handle, RunnerSession, SubmissionProxy
+from grader.judge.proxy import Handle, SubmissionProxy
 from grader.judge.verdicts import StudentError
 from grader.runtime.runner import Runner
-from grader.sandbox import RunnerConfig, make_backend
-from grader.spec import Limits
+from tests.conftest import runner_session
 
 
 class Net:
@@ -62,19 +61,13 @@ class Scaled(Layer):
 @pytest.fixture
 def objects(tmp_path):
     """A submission proxy over a real (unjailed) runner of OBJECTS, and the requests it sends."""
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "m.py").write_text(OBJECTS)
-    api, limits = {"m.py": ["Scaled"]}, Limits()
-    backend = make_backend("local", RunnerConfig(workspace, api, 1), limits, isolate=False)
-    session = RunnerSession(backend, limits, api, seed=1)
-    session._ensure_running()
-    sent: list[str] = []
-    request = session._request
-    session._request = lambda message, blobs, label: (sent.append(message["op"]), request(message, blobs, label))[1]
-    yield SubmissionProxy(session), sent
-    session.close()
-    backend.close()
+    with runner_session(tmp_path, OBJECTS, ["Scaled"]) as session:
+        session._ensure_running()
+        sent: list[str] = []
+        request = session._request
+        session._request = lambda message, blobs, label: (sent.append(message["op"]),
+                                                          request(message, blobs, label))[1]
+        yield SubmissionProxy(session), sent
 
 
 def test_a_method_call_on_a_handle_is_one_request_and_names_the_object_s_class(objects):

@@ -15,8 +15,8 @@ from grader.judge.gradcheck import check_gradient, numeric_gradient
 from grader.judge.proxy import RunnerSession, SubmissionProxy, evaluate, evaluate_many
 from grader.judge.verdicts import NotRun, StudentError
 from grader.runtime import wire
-from grader.sandbox import RunnerConfig, make_backend
 from grader.spec import Limits
+from tests.conftest import runner_session
 
 MODULE = '''
 import weakref
@@ -55,16 +55,8 @@ W, B, X, W2, B2 = (RNG.normal(size=s) for s in ((3, 4), (4,), (5, 3), (4, 2), (2
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
-    workspace = tmp_path_factory.mktemp("lazy") / "ws"
-    workspace.mkdir()
-    (workspace / "m.py").write_text(MODULE)
-    api = {"m.py": NAMES}
-    limits = Limits(call_seconds=5.0)
-    backend = make_backend("local", RunnerConfig(workspace, api, 1), limits, isolate=False)
-    session = RunnerSession(backend, limits, api, seed=1)
-    yield session, SubmissionProxy(session)
-    session.close()
-    backend.close()
+    with runner_session(tmp_path_factory.mktemp("lazy"), MODULE, NAMES, Limits(call_seconds=5.0)) as session:
+        yield session, SubmissionProxy(session)
 
 
 @pytest.fixture

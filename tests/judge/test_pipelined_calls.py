@@ -14,8 +14,8 @@ from grader.judge import proxy
 from grader.judge.gradcheck import check_gradient, numeric_gradient, partial
 from grader.judge.proxy import RunnerSession, SubmissionProxy
 from grader.judge.verdicts import CallTimeout, MutatedArgument, StudentError
-from grader.sandbox import RunnerConfig, make_backend
 from grader.spec import Limits
+from tests.conftest import runner_session
 
 MODULE = '''
 import time
@@ -64,16 +64,8 @@ NAMES = ["loss", "layer", "picky", "slow_after", "nap", "shifts", "count"]
 
 @pytest.fixture
 def session(tmp_path: Path):
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "m.py").write_text(MODULE)
-    api = {"m.py": NAMES}
-    limits = Limits(call_seconds=2.0)
-    backend = make_backend("local", RunnerConfig(workspace, api, 1), limits, isolate=False)
-    session = RunnerSession(backend, limits, api, seed=1)
-    yield session
-    session.close()
-    backend.close()
+    with runner_session(tmp_path, MODULE, NAMES, Limits(call_seconds=2.0)) as session:
+        yield session
 
 
 def traced(session: RunnerSession, events: list[str]) -> None:
